@@ -1,0 +1,36 @@
+# The two commands of the README: `make run` and `make test`. Everything else serves them.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+# Tests run against the real services on this machine (README: "Running the tests").
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/14
+TEST_REDIS_CACHE_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: install run test lint bench-jobs
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade "pip>=24" 2>&1 | grep -v '^WARNING: Location' || true
+	$(BIN)/pip install -q -e ".[dev]" 2>&1 | grep -v '^WARNING: Location' || true
+	$(BIN)/python -c "import django, torch, cv2, av, celery, channels"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/python manage.py migrate --noinput -v 0
+	$(BIN)/python manage.py seed_demo
+	$(BIN)/daphne -b 127.0.0.1 -p 8000 config.asgi:application
+
+test: install
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} \
+	REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
+	REDIS_CACHE_URL=$${REDIS_CACHE_URL:-$(TEST_REDIS_CACHE_URL)} \
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .

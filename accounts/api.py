@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle
+from rest_framework.views import APIView
+
+from accounts.auth import BearerTokenAuthentication
+from accounts.models import User
+from accounts.services import token_issue, token_revoke, user_log_in, user_sign_up
+
+
+class UserOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = User
+        fields = ["id", "username", "email", "display_name", "date_joined"]
+
+
+class SessionOutputSerializer(serializers.Serializer):
+    token = serializers.CharField()
+    user = UserOutputSerializer()
+
+
+class LoginThrottle(SimpleRateThrottle):
+    """Counts attempts per client address and, separately, per username being tried."""
+
+    scope = "login"
+
+    def get_cache_key(self, request: Request, view: APIView) -> str:
+        username = str(request.data.get("username", "")).lower()[:150]
+        return self.cache_format % {
+            "scope": self.scope,
+            "ident": f"{self.get_ident(request)}:{username}",
+        }
+
+
+class SignupThrottle(AnonRateThrottle):
+    scope = "signup"
+
+
+class SignupApi(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    throttle_classes = [SignupThrottle]
+
+    class InputSerializer(serializers.Serializer):
+        username = serializers.RegexField(r"^[A-Za-z0-9_.]{3,30}$", max_length=30)
+        email = serializers.EmailField()
+        password = serializers.CharField(write_only=True, max_length=128)
+        display_name = serializers.CharField(
+            max_length=80, required=False, allow_blank=True, default=""
+        )
+        device = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
+
+    @extend_schema(request=InputSerializer, responses={201: SessionOutputSerializer})
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        device = data.validated_data.pop("device")
+        user = user_sign_up(**data.validated_data)
+        token = token_issue(user=user, device=device)
+        body = SessionOutputSerializer({"token": token, "user": user}).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class LoginApi(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    throttle_classes = [LoginThrottle]
+
+    class InputSerializer(serializers.Serializer):
+        username = serializers.CharField(max_length=150)
+        password = serializers.CharField(write_only=True, max_length=128)
+        device = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
+
+    @extend_schema(request=InputSerializer, responses={200: SessionOutputSerializer})
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = user_log_in(
+            request=request,
+            username=data.validated_data["username"],
+            password=data.validated_data["password"],
+        )
+        token = token_issue(user=user, device=data.validated_data["device"])
+        return Response(SessionOutputSerializer({"token": token, "user": user}).data)
+
+
+class LogoutApi(APIView):
+    authentication_classes = [BearerTokenAuthentication]
+
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request: Request) -> Response:
+        raw = request.auth and request.META.get("HTTP_AUTHORIZATION", "").split()[-1]
+        if raw:
+            token_revoke(raw=raw)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeApi(APIView):
+    @extend_schema(responses={200: UserOutputSerializer})
+    def get(self, request: Request) -> Response:
+        return Response(UserOutputSerializer(request.user).data)

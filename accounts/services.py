@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from django.contrib.auth import authenticate
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from django.http import HttpRequest
+from rest_framework import serializers
+
+from accounts.models import AuthToken, User, token_digest
+from config.api import ApiError
+
+
+def token_issue(*, user: User, device: str = "") -> str:
+    raw = AuthToken.new_raw()
+    AuthToken.objects.create(user=user, digest=token_digest(raw), device=device[:120])
+    return raw
+
+
+def token_revoke(*, raw: str) -> None:
+    AuthToken.objects.filter(digest=token_digest(raw)).delete()
+
+
+@transaction.atomic
+def user_sign_up(*, username: str, email: str, password: str, display_name: str = "") -> User:
+    if User.objects.filter(username__iexact=username).exists():
+        raise ApiError("username_taken", "That username is taken.", 409)
+    if User.objects.filter(email__iexact=email).exists():
+        raise ApiError("email_taken", "An account with that email exists.", 409)
+    user = User(username=username, email=email.lower(), display_name=display_name)
+    try:
+        validate_password(password, user)
+    except DjangoValidationError as exc:
+        raise serializers.ValidationError({"password": exc.messages}) from None
+    user.set_password(password)
+    user.save()
+    return user
+
+
+def user_log_in(*, request: HttpRequest, username: str, password: str) -> User:
+    user = authenticate(request, username=username, password=password)
+    if user is None or not user.is_active:
+        raise ApiError("invalid_credentials", "Username or password is wrong.", 401)
+    return user

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from django.views.static import serve
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from config import health
+from generation.api import media_serve
+
+api_v1 = [
+    path("auth/", include("accounts.urls")),
+    path("", include("generation.urls")),
+]
+
+urlpatterns = [
+    path("", serve, {"path": "index.html", "document_root": settings.BASE_DIR / "static"}),
+    path("healthz", health.healthz),
+    path("readyz", health.readyz),
+    path("media/", media_serve, name="media"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+]
+
+
+handler400 = "config.api.bad_request_view"
+handler403 = "config.api.permission_denied_view"
+handler404 = "config.api.not_found_view"
+handler500 = "config.api.server_error_view"

@@ -1,0 +1,157 @@
+"""Media intake: every uploaded file is bounded, sniffed and probed before anything uses it."""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import UploadedFile
+
+from accounts.models import User
+from config.api import ApiError
+from generation.models import Upload, upload_path
+from generation.pipeline.probe import (
+    AUDIO_FAMILIES,
+    IMAGE_FAMILIES,
+    VIDEO_FAMILIES,
+    MediaProbe,
+    ProbeError,
+    probe,
+)
+from generation.storage import local_copy
+
+ACCEPTED = {
+    Upload.Kind.VIDEO: VIDEO_FAMILIES,
+    Upload.Kind.IMAGE: IMAGE_FAMILIES,
+    Upload.Kind.AUDIO: AUDIO_FAMILIES,
+}
+EXTENSIONS = {
+    "mp4": "mp4", "quicktime": "mov", "matroska": "mkv", "jpeg": "jpg", "png": "png",
+    "webp": "webp", "wav": "wav", "mp3": "mp3", "ogg": "ogg", "m4a": "m4a", "flac": "flac",
+}  # fmt: skip
+STATUS = {"unsupported_media_type": 415}
+
+
+def _too_large() -> ApiError:
+    return ApiError(
+        "upload_too_large", f"The file is larger than {settings.UPLOAD_MAX_BYTES} bytes.", 413
+    )
+
+
+def media_check(path: Path, kind: str) -> MediaProbe:
+    """Probe the file and hold it to the bounds for its kind; raises ApiError with a code."""
+    try:
+        media = probe(path)
+    except ProbeError as exc:
+        raise ApiError(exc.code, str(exc), STATUS.get(exc.code, 422)) from None
+    if media.family not in ACCEPTED[kind]:
+        raise ApiError(
+            "unsupported_media_type", f"Expected {kind}, got a {media.family} file.", 415
+        )
+    if kind == Upload.Kind.VIDEO and not media.has_video:
+        raise ApiError("media_no_video", "The file has no video stream.", 422)
+    if media.width * media.height > settings.UPLOAD_MAX_PIXELS:
+        raise ApiError(
+            "media_too_many_pixels",
+            f"{media.width}x{media.height} is over the {settings.UPLOAD_MAX_PIXELS}-pixel limit.",
+            422,
+        )
+    if kind != Upload.Kind.IMAGE and media.duration_s > settings.UPLOAD_MAX_SECONDS:
+        raise ApiError(
+            "media_too_long",
+            f"{media.duration_s:.1f} s is over the {settings.UPLOAD_MAX_SECONDS} s limit.",
+            422,
+        )
+    return media
+
+
+@contextlib.contextmanager
+def _on_disk(uploaded: UploadedFile) -> Iterator[Path]:
+    if hasattr(uploaded, "temporary_file_path"):
+        yield Path(uploaded.temporary_file_path())
+        return
+    with tempfile.NamedTemporaryFile(prefix="dt-intake-") as tmp:
+        for chunk in uploaded.chunks():
+            tmp.write(chunk)
+        tmp.flush()
+        yield Path(tmp.name)
+
+
+def upload_create(*, owner: User, kind: str, uploaded: UploadedFile) -> Upload:
+    if uploaded.size is None or uploaded.size > settings.UPLOAD_MAX_BYTES:
+        raise _too_large()
+    if uploaded.size == 0:
+        raise ApiError("upload_empty", "The file is empty.", 400)
+    with _on_disk(uploaded) as path:
+        media = media_check(path, kind)
+    upload = Upload(
+        owner=owner,
+        kind=kind,
+        extension=EXTENSIONS[media.family],
+        bytes=uploaded.size,
+        probe=media.as_dict(),
+    )
+    uploaded.seek(0)
+    upload.file.save("upload", uploaded, save=False)
+    try:
+        upload.save()
+    except Exception:
+        upload.file.delete(save=False)
+        raise
+    return upload
+
+
+# --- Direct-to-storage uploads (S3 only) ----------------------------------------------------
+PRESIGN_TTL_SECONDS = 900
+
+
+def upload_presign(*, owner: User, kind: str) -> tuple[Upload, dict[str, Any]]:
+    """Reserve an object name and return a presigned POST that S3 itself holds to the cap."""
+    if not settings.S3_BUCKET:
+        raise ApiError(
+            "presign_unavailable", "Direct uploads need S3 storage; upload through the API.", 409
+        )
+    upload = Upload(owner=owner, kind=kind, state=Upload.State.PENDING, extension="bin")
+    upload.file.name = upload_path(upload, "")
+    upload.save()
+    client = default_storage.connection.meta.client
+    post = client.generate_presigned_post(
+        Bucket=settings.S3_BUCKET,
+        Key=upload.file.name,
+        Conditions=[["content-length-range", 1, settings.UPLOAD_MAX_BYTES]],
+        ExpiresIn=PRESIGN_TTL_SECONDS,
+    )
+    return upload, post
+
+
+def upload_complete(*, upload: Upload) -> Upload:
+    """Check what the client put in storage; a bad object is deleted and the upload rejected."""
+    if upload.state == Upload.State.READY:
+        return upload
+    if upload.state != Upload.State.PENDING:
+        raise ApiError("upload_rejected", f"This upload was rejected ({upload.reject_code}).", 409)
+    name = upload.file.name
+    if not default_storage.exists(name):
+        raise ApiError("upload_missing", "Nothing was uploaded to the presigned URL yet.", 409)
+    try:
+        size = default_storage.size(name)
+        if size > settings.UPLOAD_MAX_BYTES:
+            raise _too_large()
+        with local_copy(name) as path:
+            media = media_check(path, upload.kind)
+    except ApiError as exc:
+        default_storage.delete(name)
+        Upload.objects.filter(id=upload.id).update(
+            state=Upload.State.REJECTED, reject_code=exc.error_code
+        )
+        raise
+    upload.state = Upload.State.READY
+    upload.bytes = size
+    upload.probe = media.as_dict()
+    upload.save(update_fields=["state", "bytes", "probe"])
+    return upload

@@ -1,0 +1,50 @@
+"""Reading and linking stored media, whichever storage backend is configured."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.core import signing
+from django.core.files.storage import default_storage
+from django.urls import reverse
+
+URL_TTL_SECONDS = 3600
+_SALT = "doubletake.media"
+
+
+@contextlib.contextmanager
+def local_copy(name: str, suffix: str = "") -> Iterator[Path]:
+    """A path on local disk holding the stored file: the file itself, or a temporary copy."""
+    try:
+        yield Path(default_storage.path(name))
+        return
+    except NotImplementedError:
+        pass  # remote storage (S3): copy it down
+    with tempfile.TemporaryDirectory(prefix="dt-") as tmp:
+        target = Path(tmp) / f"media{suffix}"
+        with default_storage.open(name, "rb") as src, open(target, "wb") as dst:
+            shutil.copyfileobj(src, dst, length=1024 * 1024)
+        yield target
+
+
+def media_url(name: str) -> str:
+    """A time-limited link to a stored file. Object names alone grant nothing."""
+    if not name:
+        return ""
+    if settings.S3_BUCKET:
+        return default_storage.url(name)  # presigned by django-storages (querystring_auth)
+    token = signing.dumps(name, salt=_SALT)
+    return f"{reverse('media')}?{urlencode({'t': token})}"
+
+
+def media_name_from_token(token: str) -> str | None:
+    try:
+        return signing.loads(token, salt=_SALT, max_age=URL_TTL_SECONDS)
+    except signing.BadSignature:
+        return None

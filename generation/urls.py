@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from generation import api
+
+urlpatterns = [
+    path("jobs/", api.JobListApi.as_view(), name="job-list"),
+    path("jobs/<str:job_id>/", api.JobDetailApi.as_view(), name="job-detail"),
+    path("jobs/<str:job_id>/cancel/", api.JobCancelApi.as_view(), name="job-cancel"),
+    path("jobs/<str:job_id>/retry/", api.JobRetryApi.as_view(), name="job-retry"),
+    path("uploads/", api.UploadCreateApi.as_view(), name="upload-create"),
+    path("uploads/presign/", api.UploadPresignApi.as_view(), name="upload-presign"),
+    path("uploads/<str:upload_id>/", api.UploadDetailApi.as_view(), name="upload-detail"),
+    path(
+        "uploads/<str:upload_id>/complete/", api.UploadCompleteApi.as_view(), name="upload-complete"
+    ),
+    path(
+        "uploads/<str:upload_id>/transcode/",
+        api.UploadTranscodeApi.as_view(),
+        name="upload-transcode",
+    ),
+]

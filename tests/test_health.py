@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+
+def test_healthz_says_the_process_is_alive() -> None:
+    assert Client().get("/healthz").json() == {"status": "ok"}
+
+
+@pytest.mark.django_db
+def test_readyz_reports_each_dependency() -> None:
+    response = Client().get("/readyz")
+    body = response.json()
+    assert set(body["checks"]) == {"database", "broker", "storage", "ffmpeg"}
+    assert response.status_code == 200, body
+    assert body["ready"] is True
+    assert body["checks"]["ffmpeg"]["detail"].startswith("ffmpeg version")
+
+
+@pytest.mark.django_db
+def test_readyz_fails_when_storage_is_unwritable(settings: object, tmp_path: object) -> None:
+    blocker = tmp_path / "file"  # type: ignore[operator]
+    blocker.write_text("not a directory")
+    settings.MEDIA_ROOT = blocker / "media"  # type: ignore[attr-defined]
+    response = Client().get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["storage"]["ok"] is False
