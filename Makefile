@@ -13,8 +13,7 @@ TEST_REDIS_CACHE_URL ?= redis://127.0.0.1:6379/15
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade "pip>=24" 2>&1 | grep -v '^WARNING: Location' || true
-	$(BIN)/pip install -q -e ".[dev]" 2>&1 | grep -v '^WARNING: Location' || true
+	$(BIN)/pip install -q -e ".[dev]" > $(VENV)/pip.log 2>&1 || (tail -n 40 $(VENV)/pip.log; exit 1)
 	$(BIN)/python -c "import django, torch, cv2, av, celery, channels"
 	touch $(STAMP)
 
@@ -23,7 +22,7 @@ install: $(STAMP)
 run: install
 	$(BIN)/python manage.py migrate --noinput -v 0
 	$(BIN)/python manage.py seed_demo
-	$(BIN)/daphne -b 127.0.0.1 -p 8000 config.asgi:application
+	$(BIN)/python -m config.server -b 127.0.0.1 -p 8000 config.asgi:application
 
 test: install
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} \

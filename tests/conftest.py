@@ -206,7 +206,7 @@ def live_url(
     log = tmp_path_factory.mktemp("daphne") / "daphne.log"
     with open(log, "wb") as handle:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
+            [sys.executable, "-m", "config.server", "-b", "127.0.0.1", "-p", str(port),
              "config.asgi:application"],
             cwd=ROOT, env=service_env, stdout=handle, stderr=subprocess.STDOUT,
             start_new_session=True,
