@@ -51,7 +51,9 @@ def prepare(env: dict[str, str]) -> tuple[str, str]:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DB_NAME,)).fetchone()
         if not exists:
             conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True
+    )
     script = (
         "from accounts.models import User; from accounts.services import token_issue;"
         "from generation.models import Job;"
@@ -84,10 +86,22 @@ def start_servers(env: dict[str, str], count: int) -> tuple[list[subprocess.Pope
     sockets = [first] + [_reuseport_socket(port) for _ in range(count - 1)]
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "config.server", "--fd", str(sock.fileno()),
-             "--application-close-timeout", "2", "config.asgi:application"],
-            cwd=ROOT, env=env, pass_fds=[sock.fileno()], start_new_session=True,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                sys.executable,
+                "-m",
+                "config.server",
+                "--fd",
+                str(sock.fileno()),
+                "--application-close-timeout",
+                "2",
+                "config.asgi:application",
+            ],
+            cwd=ROOT,
+            env=env,
+            pass_fds=[sock.fileno()],
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )  # fmt: skip
         for sock in sockets
     ]
