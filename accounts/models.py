@@ -31,3 +31,31 @@ class AuthToken(models.Model):
     @staticmethod
     def new_raw() -> str:
         return "dt_" + secrets.token_urlsafe(32)
+
+
+class Follow(models.Model):
+    """The social graph's edge. It lives here, beside the user, because consent (mutuals may
+    cast a double) and feeds (the Following feed) both read it."""
+
+    follower = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="following"
+    )
+    followee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="followers"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["follower", "followee"], name="follow_once"),
+            models.CheckConstraint(
+                condition=~models.Q(follower=models.F("followee")), name="no_self_follow"
+            ),
+        ]
+
+
+def are_mutuals(a_id: int, b_id: int) -> bool:
+    edges = Follow.objects.filter(
+        models.Q(follower_id=a_id, followee_id=b_id) | models.Q(follower_id=b_id, followee_id=a_id)
+    )
+    return edges.count() == 2

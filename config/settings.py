@@ -216,6 +216,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "UploadKindEnum": "generation.models.Upload.Kind",
+        "ConsentKindEnum": "consent.models.ConsentDocument.Kind",
+    },
 }
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -249,3 +253,13 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
 TRANSCODE_PRESET = env_str("TRANSCODE_PRESET", "veryfast")
+
+# --- Cameo ----------------------------------------------------------------------------------
+# Model weights the operator provides (insightface buffalo_l, ...); absent -> offline fallbacks.
+MODELS_DIR = Path(env_str("MODELS_DIR", str(VAR_DIR / "models")))
+CAMEO_CHALLENGE_SECONDS = env_int("CAMEO_CHALLENGE_SECONDS", 300)
+CAMEO_RETENTION_DAYS = env_int("CAMEO_RETENTION_DAYS", 3 * 365)
+CELERY_BEAT_SCHEDULE["cameo-retention"] = {
+    "task": "cameo.tasks.retention_sweep",
+    "schedule": float(env_int("CAMEO_RETENTION_SWEEP_SECONDS", 24 * 3600)),
+}

@@ -71,7 +71,7 @@ def media_check(path: Path, kind: str) -> MediaProbe:
 
 
 @contextlib.contextmanager
-def _on_disk(uploaded: UploadedFile) -> Iterator[Path]:
+def on_disk(uploaded: UploadedFile) -> Iterator[Path]:
     if hasattr(uploaded, "temporary_file_path"):
         yield Path(uploaded.temporary_file_path())
         return
@@ -87,7 +87,7 @@ def upload_create(*, owner: User, kind: str, uploaded: UploadedFile) -> Upload:
         raise _too_large()
     if uploaded.size == 0:
         raise ApiError("upload_empty", "The file is empty.", 400)
-    with _on_disk(uploaded) as path:
+    with on_disk(uploaded) as path:
         media = media_check(path, kind)
     upload = Upload(
         owner=owner,

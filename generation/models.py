@@ -96,3 +96,33 @@ class Job(models.Model):
     @property
     def is_terminal(self) -> bool:
         return self.state in self.TERMINAL
+
+
+class Video(models.Model):
+    """A finished video made here: a draft until its owner publishes it through feeds.
+
+    Takedown hides it everywhere at once and keeps the files (for appeal and audit);
+    withdrawal of a cast double's consent takes down every video that features it.
+    """
+
+    class State(models.TextChoices):
+        DRAFT = "draft"
+        PUBLISHED = "published"
+        TAKEN_DOWN = "taken_down"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="videos"
+    )
+    job = models.ForeignKey(
+        Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="videos"
+    )
+    state = models.CharField(max_length=12, choices=State.choices, default=State.DRAFT)
+    file = models.CharField(max_length=300, blank=True)  # storage name of the MP4
+    poster = models.CharField(max_length=300, blank=True)
+    width = models.PositiveIntegerField(default=0)
+    height = models.PositiveIntegerField(default=0)
+    duration_s = models.FloatField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    taken_down_at = models.DateTimeField(null=True, blank=True)
+    takedown_reason = models.CharField(max_length=60, blank=True)

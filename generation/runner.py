@@ -30,6 +30,7 @@ Handler = Callable[[Job, Progress], dict[str, Any]]
 # kind -> "module:function". Apps add their kinds here as they grow.
 HANDLERS = {
     "media.transcode": "generation.handlers:transcode_upload",
+    "cameo.verify": "cameo.handlers:verify_capture_job",
 }
 
 

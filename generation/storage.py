@@ -48,3 +48,19 @@ def media_name_from_token(token: str) -> str | None:
         return signing.loads(token, salt=_SALT, max_age=URL_TTL_SECONDS)
     except signing.BadSignature:
         return None
+
+
+def storage_delete_prefix(prefix: str) -> int:
+    """Delete every file under `prefix` (any depth) and return how many went."""
+    prefix = prefix.rstrip("/")
+    try:
+        directories, files = default_storage.listdir(prefix)
+    except FileNotFoundError:
+        return 0
+    deleted = 0
+    for name in files:
+        default_storage.delete(f"{prefix}/{name}")
+        deleted += 1
+    for directory in directories:
+        deleted += storage_delete_prefix(f"{prefix}/{directory}")
+    return deleted

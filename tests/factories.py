@@ -20,3 +20,61 @@ class UserFactory(factory.django.DjangoModelFactory):
     def saved(self: User, create: bool, extracted: object, **kwargs: object) -> None:
         if create:
             self.save()
+
+
+def give_consent(user: User, *kinds: str) -> None:
+    from consent.models import ConsentDocument
+    from consent.services import consent_accept, current_document
+
+    for kind in kinds or ConsentDocument.Kind.values:
+        consent_accept(user=user, document=current_document(kind), client={"test": "yes"})
+
+
+def make_verified_cameo(owner: User, audience: str = "only_me") -> object:
+    """A double as verification leaves it: rows plus its files under the biometric prefix.
+
+    For permission and withdrawal tests; the verification itself is tested end to end with
+    real clips in test_cameo_verification.py.
+    """
+    from datetime import timedelta
+
+    import numpy as np
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+    from django.utils import timezone
+
+    from cameo.models import Biometrics, Cameo, Capture
+
+    give_consent(owner)
+    capture = Capture.objects.create(
+        owner=owner,
+        state=Capture.State.VERIFIED,
+        challenge={
+            "digits": "1234",
+            "turn": "left",
+            "digits_shown_at": 1.0,
+            "digits_hidden_at": 5.0,
+        },
+        expires_at=timezone.now() + timedelta(minutes=5),
+    )
+    save = lambda name, data: default_storage.save(f"{capture.prefix}/{name}", ContentFile(data))  # noqa: E731
+    clip = save("clip.mp4", b"\x00\x00\x00\x18ftypisom" + b"\x00" * 64)
+    crops = [save(f"face_{i}.png", b"\x89PNG\r\n\x1a\n" + bytes([i]) * 32) for i in range(3)]
+    cutout = save("cutout.png", b"\x89PNG\r\n\x1a\n" + b"\x07" * 32)
+    capture.clip = clip
+    capture.save(update_fields=["clip"])
+    cameo = Cameo.objects.create(owner=owner, capture=capture, audience=audience)
+    rng = np.random.default_rng(owner.pk)
+    face = rng.normal(size=128).astype("float32")
+    voice = rng.normal(size=256).astype("float32")
+    Biometrics.objects.create(
+        cameo=cameo,
+        face_embedding=(face / np.linalg.norm(face)).tobytes(),
+        embedding_model="test:random",
+        voice_embedding=(voice / np.linalg.norm(voice)).tobytes(),
+        voice_pitch={"median_hz": 120.0},
+        face_crops=crops,
+        cutout=cutout,
+        clip=clip,
+    )
+    return cameo

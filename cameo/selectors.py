@@ -1,0 +1,80 @@
+"""Reads, and the access_* helpers: fetch an object only for a caller who may see it."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from django.db.models import QuerySet
+from rest_framework.exceptions import NotFound
+
+from accounts.models import User, are_mutuals
+from cameo.models import Cameo, Capture
+from consent.models import Appearance, ConsentEvent, Grant
+
+
+def _uuid(value: Any) -> UUID | None:
+    try:
+        return value if isinstance(value, UUID) else UUID(str(value))
+    except ValueError:
+        return None
+
+
+def access_capture(*, user: User, capture_id: Any) -> Capture:
+    capture_uuid = _uuid(capture_id)
+    capture = (
+        Capture.objects.filter(id=capture_uuid, owner_id=user.pk).first() if capture_uuid else None
+    )
+    if capture is None:
+        raise NotFound("No such capture.")
+    return capture
+
+
+def _visible_to(cameo: Cameo, user: User) -> bool:
+    """Others see a double's public card (never its biometrics) when they could ask to use it."""
+    if cameo.owner_id == user.pk:
+        return True
+    if not cameo.is_active or cameo.audience == Cameo.Audience.ONLY_ME:
+        return Grant.objects.filter(cameo=cameo, grantee=user).exists()
+    if cameo.audience == Cameo.Audience.MUTUALS:
+        return (
+            are_mutuals(cameo.owner_id, user.pk)
+            or Grant.objects.filter(cameo=cameo, grantee=user).exists()
+        )
+    return True
+
+
+def access_cameo(*, user: User, cameo_id: Any, owner_only: bool = False) -> Cameo:
+    cameo_uuid = _uuid(cameo_id)
+    cameo = (
+        Cameo.objects.select_related("owner").filter(id=cameo_uuid).first() if cameo_uuid else None
+    )
+    if cameo is None or (owner_only and cameo.owner_id != user.pk) or not _visible_to(cameo, user):
+        raise NotFound("No such cameo.")
+    return cameo
+
+
+def access_grant(*, cameo: Cameo, grant_id: Any) -> Grant:
+    grant = Grant.objects.filter(cameo=cameo, pk=grant_id).select_related("grantee").first()
+    if grant is None:
+        raise NotFound("No such request.")
+    return grant
+
+
+def access_appearance(*, cameo: Cameo, appearance_id: Any) -> Appearance:
+    appearance = Appearance.objects.filter(cameo=cameo, pk=appearance_id).first()
+    if appearance is None:
+        raise NotFound("No such appearance.")
+    return appearance
+
+
+def cameos_for_owner(*, user: User) -> QuerySet[Cameo]:
+    return Cameo.objects.filter(owner=user).order_by("-created_at")
+
+
+def appearances_for_cameo(*, cameo: Cameo) -> QuerySet[Appearance]:
+    return Appearance.objects.filter(cameo=cameo).select_related("used_by", "video", "job")
+
+
+def audit_for_subject(*, user: User) -> QuerySet[ConsentEvent]:
+    return ConsentEvent.objects.filter(subject=user).select_related("actor")
