@@ -9,7 +9,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/14
 TEST_REDIS_CACHE_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install run test lint bench-jobs
+.PHONY: install run test lint system-deps
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,7 +24,12 @@ run: install
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python -m config.server -b 127.0.0.1 -p 8000 config.asgi:application
 
-test: install
+# System packages the tests use: espeak-ng speaks the liveness digits in test clips.
+system-deps:
+	@command -v espeak-ng >/dev/null || apt-get install -y -q espeak-ng >/dev/null \
+		|| (apt-get update -q >/dev/null && apt-get install -y -q espeak-ng >/dev/null)
+
+test: install system-deps
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} \
 	REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 	REDIS_CACHE_URL=$${REDIS_CACHE_URL:-$(TEST_REDIS_CACHE_URL)} \
