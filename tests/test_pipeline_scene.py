@@ -69,7 +69,7 @@ def test_shot_boundaries_fall_on_frames_and_camera_moves_whoosh() -> None:
 
 
 def _vase_box(frame: np.ndarray) -> tuple[int, int] | None:
-    mask = (np.abs(frame.astype(int) - PROP_BLUE).sum(axis=2) < 60)
+    mask = np.abs(frame.astype(int) - PROP_BLUE).sum(axis=2) < 60
     if mask.sum() < 4:
         return None
     ys, xs = np.nonzero(mask)
