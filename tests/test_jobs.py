@@ -205,7 +205,7 @@ def test_the_sweep_requeues_a_job_whose_worker_died(owner: User) -> None:
 
 
 @pytest.mark.services
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_claims_on_postgresql_let_exactly_one_through(owner: User) -> None:
     assert connection.vendor == "postgresql"
     job = make_job(owner)

@@ -18,7 +18,11 @@ from generation.models import Job
 from tests import media
 from tests.factories import PASSWORD
 
-pytestmark = [pytest.mark.services, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.services,
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 
 class Client:

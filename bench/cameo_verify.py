@@ -1,0 +1,75 @@
+"""Benchmark: `verify_capture` on a 10 s 720x1280 (portrait) capture, end to end and per stage.
+
+Builds the clip as the tests do (a real face photo turned by a depth warp, digits spoken by
+espeak-ng), then verifies it twice: cold (models load on first use) and warm.
+
+    .venv/bin/python bench/cameo_verify.py [--models-dir DIR] [--runs 2]
+
+Needs espeak-ng (apt-get install espeak-ng). Runs on CPU; torch and onnxruntime use a CUDA
+device where they see one, and the report says which.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from cameo.biometrics import Challenge, verify_capture  # noqa: E402
+from tests import cameo_media as cm  # noqa: E402
+
+CHALLENGE = Challenge(digits="4827", digits_shown_at=1.0, digits_hidden_at=4.0, turn="left")
+CAPTURE = cm.Capture(seconds=10.0, size=(720, 1280), fps=30, turn_window=(5.0, 8.0), speech_at=1.3)
+
+
+def devices() -> str:
+    import onnxruntime
+    import torch
+
+    cuda = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no CUDA"
+    return (
+        f"torch {torch.__version__} ({cuda}); onnxruntime {onnxruntime.__version__} "
+        f"providers {onnxruntime.get_available_providers()}; {os.cpu_count()} CPUs"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models-dir", type=Path, default=None)
+    parser.add_argument("--runs", type=int, default=2)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        clip = Path(tmp) / "capture.mp4"
+        started = time.perf_counter()
+        cm.build_capture(clip, CAPTURE)
+        built_s = time.perf_counter() - started
+        print(f"built a {clip.stat().st_size / 1e6:.1f} MB clip in {built_s:.1f} s")
+        print(f"device: {devices()}")
+        runs = []
+        for _ in range(args.runs):
+            started = time.perf_counter()
+            double = verify_capture(clip, challenge=CHALLENGE, models_dir=args.models_dir)
+            runs.append((time.perf_counter() - started, double.timings))
+    print(f"models: {double.detector_model}, {double.embedding_model}, {double.voice_model}, "
+          f"{double.cutout_model}")  # fmt: skip
+    meta = double.metadata
+    print(
+        f"frames sampled {meta['frames_sampled']}, embedded {meta['frames_embedded']}, "
+        f"turn {meta['turn_left_deg']:.1f} deg, speech {double.voice.speech_seconds:.2f} s"
+    )
+    labels = ["cold" if i == 0 else f"warm {i}" for i in range(len(runs))]
+    print(f"\n{'stage':<14}" + "".join(f"{label:>10}" for label in labels))
+    for stage in runs[0][1]:
+        print(f"{stage:<14}" + "".join(f"{timings[stage]:>10.3f}" for _, timings in runs))
+    print(f"{'total':<14}" + "".join(f"{total:>10.3f}" for total, _ in runs))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,24 @@
+"""Cameo capture verification: checks a selfie clip and extracts the verified double.
+
+A pure library (no Django); models load lazily, once per process.
+"""
+
+from cameo.biometrics.verify import (
+    REJECTION_CODES,
+    Challenge,
+    OtherDouble,
+    VerificationRejected,
+    VerifiedDouble,
+    VoiceProfile,
+    verify_capture,
+)
+
+__all__ = [
+    "REJECTION_CODES",
+    "Challenge",
+    "OtherDouble",
+    "VerificationRejected",
+    "VerifiedDouble",
+    "VoiceProfile",
+    "verify_capture",
+]

@@ -1,0 +1,345 @@
+"""The stages of `verify_capture`: each checks one thing, raises a rejection or returns what the
+next stages need, and adds what it measured to the metadata."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cameo.biometrics import measures, media
+from cameo.biometrics import verify as v
+from cameo.biometrics import voice as voice_lib
+from cameo.biometrics.faces import Face, FaceBackend, face_backend
+
+
+@dataclass(eq=False)  # compared by identity: they hold arrays
+class FaceFrame:
+    frame: media.SampledFrame
+    face: Face
+    yaw: float = 0.0  # degrees, the user's own left positive
+    sharpness: float = 0.0
+    brightness: float = 0.0
+    embedding: np.ndarray | None = field(default=None, repr=False)
+
+
+Metadata = dict[str, Any]
+
+
+# --- 1. container -----------------------------------------------------------------------------
+def check_container(clip: Path, progress: v._Progress, metadata: Metadata) -> media.ClipInfo:
+    with progress.stage("probe"):
+        try:
+            info = media.probe_clip(clip)
+        except (media.UnreadableClip, FileNotFoundError) as exc:
+            raise progress.reject("unreadable", "The clip could not be read.", error=str(exc))
+    metadata.update(
+        duration_s=info.duration_s, width=info.width, height=info.height, fps=info.fps,
+        rotation=info.rotation,
+    )  # fmt: skip
+    if not info.has_video:
+        raise progress.reject("unreadable", "The clip has no video.")
+    if info.duration_s < v.MIN_DURATION_S:
+        raise progress.reject(
+            "clip_too_short", f"The clip lasts {info.duration_s:.1f} s; at least 3 s are needed."
+        )
+    if info.duration_s > v.MAX_DURATION_S:
+        raise progress.reject(
+            "clip_too_long", f"The clip lasts {info.duration_s:.1f} s; at most 20 s are allowed."
+        )
+    if not info.has_audio:
+        raise progress.reject("no_audio", "The clip has no sound; record with the microphone on.")
+    return info
+
+
+# --- 2. speech --------------------------------------------------------------------------------
+def check_speech(
+    clip: Path, challenge: v.Challenge, progress: v._Progress, metadata: Metadata
+) -> tuple[np.ndarray, list[voice_lib.Segment]]:
+    with progress.stage("audio"):
+        try:
+            audio = media.read_audio(clip, voice_lib.RATE)
+        except media.UnreadableClip as exc:
+            raise progress.reject(
+                "unreadable", "The clip's sound could not be read.", error=str(exc)
+            )
+    with progress.stage("vad"):
+        segments = voice_lib.speech_segments(audio)
+    window = (challenge.digits_shown_at, challenge.digits_hidden_at + v.SPEECH_SLACK_S)
+    in_window = voice_lib.clip_segments(segments, *window)
+    spoken = voice_lib.total_seconds(in_window)
+    metadata.update(
+        speech_window=list(window),
+        speech_segments=[list(s) for s in in_window],
+        speech_segments_all=[list(s) for s in segments],
+        speech_in_window_s=spoken,
+    )
+    if spoken < v.MIN_SPEECH_IN_WINDOW_S:
+        raise progress.reject(
+            "no_speech",
+            "We could not hear you read the digits aloud while they were shown.",
+            speech_in_window_s=spoken,
+        )
+    return audio, segments
+
+
+# --- 3. faces ---------------------------------------------------------------------------------
+def check_faces(
+    clip: Path,
+    info: media.ClipInfo,
+    models_dir: Path | None,
+    progress: v._Progress,
+    metadata: Metadata,
+) -> tuple[FaceBackend, list[FaceFrame]]:
+    every_s = max(v.SAMPLE_EVERY_S, info.duration_s / v.MAX_SAMPLED_FRAMES)
+    with progress.stage("decode"):
+        try:
+            frames = media.sample_frames(
+                clip, rotation=info.rotation, every_s=every_s, max_side=v.ANALYSIS_MAX_SIDE
+            )
+        except media.UnreadableClip as exc:
+            raise progress.reject(
+                "unreadable", "The clip's video could not be read.", error=str(exc)
+            )
+    with progress.stage("faces"):
+        backend = face_backend(models_dir)
+        found = [_subject_faces(backend, f) for f in frames]
+    track = [
+        FaceFrame(frame, faces[0]) for frame, faces in zip(frames, found, strict=True) if faces
+    ]
+    crowded = [f.index for f, faces in zip(frames, found, strict=True) if _crowded(faces)]
+    metadata.update(
+        frames_sampled=len(frames),
+        frames_with_face=len(track),
+        frames_with_several_faces=len(crowded),
+        detector_model=backend.detector.name,
+    )
+    if len(track) < max(2, v.FACE_PRESENT_MIN_FRACTION * len(frames)):
+        raise progress.reject(
+            "no_face",
+            "We could not see your face in most of the clip.",
+            frames_with_face=len(track),
+            frames_sampled=len(frames),
+        )
+    if len(crowded) >= v.MULTIPLE_FACES_MIN_FRAMES:
+        raise progress.reject(
+            "multiple_faces", "Someone else is in the picture; record alone.", frames=crowded
+        )
+    return backend, track
+
+
+def _subject_faces(backend: FaceBackend, frame: media.SampledFrame) -> list[Face]:
+    """Faces large enough to be a person at selfie distance, largest first."""
+    min_width = v.MIN_FACE_WIDTH * frame.image.shape[1]
+    return [f for f in backend.detect(frame.image) if f.width >= min_width]
+
+
+def _crowded(faces: list[Face]) -> bool:
+    return len(faces) > 1 and faces[1].height >= v.SECOND_FACE_MIN_HEIGHT * faces[0].height
+
+
+# --- 4. quality -------------------------------------------------------------------------------
+def check_quality(track: list[FaceFrame], progress: v._Progress, metadata: Metadata) -> None:
+    with progress.stage("quality"):
+        for item in track:
+            item.sharpness = measures.sharpness(item.frame.image, item.face)
+            item.brightness = measures.brightness(item.frame.image, item.face)
+    sharp = float(np.median([f.sharpness for f in track]))
+    light = float(np.median([f.brightness for f in track]))
+    metadata.update(sharpness=sharp, brightness=light)
+    # Light first: a dark face has little contrast, so it would also measure as blurry.
+    if not v.MIN_BRIGHTNESS <= light <= v.MAX_BRIGHTNESS:
+        how = "dark" if light < v.MIN_BRIGHTNESS else "bright"
+        raise progress.reject(
+            "badly_lit", f"Your face is too {how}; find even, softer light.", brightness=light
+        )
+    if sharp < v.MIN_SHARPNESS:
+        raise progress.reject(
+            "too_blurry",
+            "The picture is too blurry; hold the phone still and clean the lens.",
+            sharpness=sharp,
+        )
+
+
+# --- 5. head turn -----------------------------------------------------------------------------
+def check_head_turn(
+    track: list[FaceFrame], challenge: v.Challenge, progress: v._Progress, metadata: Metadata
+) -> float:
+    """The yaw the user started from, after checking they turned as asked."""
+    with progress.stage("pose"):
+        sign = -1.0 if challenge.mirrored else 1.0
+        raw = np.array([sign * measures.yaw_degrees(f.face) for f in track])
+        yaws = _median3(raw)
+        for item, yaw in zip(track, yaws, strict=True):
+            item.yaw = float(yaw)
+        start = float(np.median(yaws[: max(2, len(yaws) // 6)]))
+        left, right = float(yaws.max()) - start, start - float(yaws.min())
+    seen = "left" if left >= right else "right"
+    metadata.update(
+        yaw_start_deg=start, yaw_min_deg=float(yaws.min()), yaw_max_deg=float(yaws.max()),
+        yaw_range_deg=float(yaws.max() - yaws.min()), turn_left_deg=left, turn_right_deg=right,
+        turn_seen=seen if max(left, right) >= v.MIN_TURN_DEG else None,
+    )  # fmt: skip
+    asked = left if challenge.turn == "left" else right
+    if asked < v.MIN_TURN_DEG:
+        raise progress.reject(
+            "no_head_turn",
+            f"Turn your head to your {challenge.turn} when asked.",
+            turn_left_deg=left,
+            turn_right_deg=right,
+        )
+    return start
+
+
+def _median3(values: np.ndarray) -> np.ndarray:
+    """Running median of three, so one frame's landmark glitch is not a turn."""
+    if len(values) < 3:
+        return values
+    padded = np.concatenate([values[:1], values, values[-1:]])
+    return np.median(np.stack([padded[:-2], padded[1:-1], padded[2:]]), axis=0)
+
+
+# --- 6. identity ------------------------------------------------------------------------------
+def check_identity(
+    backend: FaceBackend,
+    track: list[FaceFrame],
+    start_yaw: float,
+    progress: v._Progress,
+    metadata: Metadata,
+) -> np.ndarray:
+    with progress.stage("identity"):
+        picked = _evenly(track, v.MAX_EMBEDDED_FRAMES)
+        vectors = backend.embed_many([(f.frame.image, f.face) for f in picked])
+        for item, vector in zip(picked, vectors, strict=True):
+            item.embedding = vector
+    limits = v.similarity_thresholds(backend.embedder.name)
+    frontal = [f for f in picked if abs(f.yaw - start_yaw) <= v.FRONTAL_DEG] or picked
+    turned = [f for f in picked if f not in frontal]
+    double = _unit(np.mean([f.embedding for f in frontal], axis=0))
+    pairs = _pair_similarities(np.stack([f.embedding for f in frontal]))
+    to_double = np.array([float(f.embedding @ double) for f in turned])  # type: ignore[operator]
+    worst = float(pairs.min()) if len(pairs) else 1.0
+    worst_turned = float(to_double.min()) if len(to_double) else 1.0
+    metadata.update(
+        embedding_model=backend.embedder.name,
+        frames_embedded=len(picked),
+        frames_in_double=len(frontal),
+        identity_similarity_min=worst,
+        identity_similarity_mean=float(pairs.mean()) if len(pairs) else 1.0,
+        identity_turned_similarity_min=worst_turned,
+    )
+    # The frontal frames, before and after the turn, must agree closely; the turned frames
+    # only loosely with them, since the turn itself lowers similarity.
+    if worst < limits.same_clip or worst_turned < limits.turned:
+        raise progress.reject(
+            "identity_changed",
+            "The face changed during the clip.",
+            similarity=worst,
+            turned_similarity=worst_turned,
+        )
+    return double
+
+
+def _evenly(items: list[FaceFrame], count: int) -> list[FaceFrame]:
+    if len(items) <= count:
+        return list(items)
+    return [items[int(i)] for i in np.linspace(0, len(items) - 1, count).round()]
+
+
+def _pair_similarities(vectors: np.ndarray) -> np.ndarray:
+    upper = np.triu(np.ones((len(vectors), len(vectors)), dtype=bool), k=1)
+    return (vectors @ vectors.T)[upper]
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    return (vector / max(1e-12, float(np.linalg.norm(vector)))).astype(np.float32)
+
+
+# --- 7. impersonation -------------------------------------------------------------------------
+def check_impersonation(
+    embedding: np.ndarray,
+    model: str,
+    others: Sequence[v.OtherDouble],
+    progress: v._Progress,
+    metadata: Metadata,
+) -> None:
+    with progress.stage("impersonation"):
+        comparable = [
+            o for o in others if o.model == model and np.shape(o.embedding) == embedding.shape
+        ]
+        scores = [float(np.dot(embedding, np.asarray(o.embedding, np.float32))) for o in comparable]
+    best = int(np.argmax(scores)) if scores else -1
+    metadata.update(
+        others_compared=len(comparable),
+        impersonation_similarity_max=scores[best] if scores else None,
+    )
+    if scores and scores[best] >= v.similarity_thresholds(model).impersonation:
+        raise progress.reject(
+            "impersonation",
+            "This face already belongs to another verified cameo.",
+            matched_key=comparable[best].key,
+            similarity=scores[best],
+        )
+
+
+# --- 8. extraction ----------------------------------------------------------------------------
+def extract_voice(
+    audio: np.ndarray,
+    segments: list[voice_lib.Segment],
+    progress: v._Progress,
+    metadata: Metadata,
+) -> v.VoiceProfile:
+    with progress.stage("voice"):
+        speech = voice_lib.speech_audio(audio, segments)
+        embedding = voice_lib.voice_embedding(speech)
+        pitches = voice_lib.pitch_hz(speech)
+    p10, median, p90 = (
+        (float(x) for x in np.percentile(pitches, [10, 50, 90])) if len(pitches) else (0.0,) * 3
+    )
+    metadata.update(voiced_frames=len(pitches))
+    return v.VoiceProfile(
+        embedding=embedding,
+        pitch_hz_median=median,
+        pitch_hz_p10=p10,
+        pitch_hz_p90=p90,
+        speech_seconds=voice_lib.total_seconds(segments),
+    )
+
+
+def extract_crops(
+    backend: FaceBackend,
+    track: list[FaceFrame],
+    start_yaw: float,
+    progress: v._Progress,
+    metadata: Metadata,
+) -> tuple[list[bytes], FaceFrame]:
+    """PNGs of the three sharpest, most frontal aligned faces, and the best frame of all."""
+    import cv2
+
+    def merit(f: FaceFrame) -> float:
+        return f.sharpness / (1.0 + ((f.yaw - start_yaw) / 10.0) ** 2)
+
+    with progress.stage("crops"):
+        ranked = sorted(track, key=merit, reverse=True)[:3]
+        crops = []
+        for item in ranked:
+            ok, png = cv2.imencode(".png", backend.crop(item.frame.image, item.face))
+            if ok:
+                crops.append(png.tobytes())
+    metadata.update(
+        crop_times_s=[f.frame.time_s for f in ranked], best_frame_time_s=ranked[0].frame.time_s
+    )
+    return crops, ranked[0]
+
+
+def extract_cutout(best: FaceFrame, progress: v._Progress, metadata: Metadata) -> bytes:
+    from cameo.biometrics import cutout
+
+    with progress.stage("cutout"):
+        mask = cutout.person_mask(best.frame.image)
+        png = cutout.cutout_png(best.frame.image, mask)
+    metadata["cutout_person_fraction"] = float((mask >= 0.5).mean())
+    return png

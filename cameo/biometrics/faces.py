@@ -1,0 +1,275 @@
+"""Face detection and embedding backends: insightface buffalo_l when its files are in the models
+directory, otherwise models that ship inside packages (mediapipe detection, dlib ResNet).
+
+Each model loads once per process (functools.cache) and is named in what it returns, so a
+verified double records which models produced it.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+BUFFALO_L = Path("insightface") / "buffalo_l"
+DETECTOR_FILE = "det_10g.onnx"
+RECOGNISER_FILE = "w600k_r50.onnx"
+
+# In ArcFace's 112x112 template the mouth corners sit 0.83 inter-ocular distances apart.
+_MOUTH_HALF_WIDTH = 0.415
+
+
+@dataclass(frozen=True, eq=False)  # holds arrays: compared by identity
+class Face:
+    box: tuple[float, float, float, float]  # x0, y0, x1, y1 in pixels
+    score: float
+    # (5, 2) in insightface order: eye on the image's left, eye on the right, nose tip,
+    # mouth corner on the left, on the right.
+    kps: np.ndarray
+
+    @property
+    def width(self) -> float:
+        return self.box[2] - self.box[0]
+
+    @property
+    def height(self) -> float:
+        return self.box[3] - self.box[1]
+
+
+class FaceDetector(Protocol):
+    name: str
+
+    def detect(self, frame_bgr: np.ndarray) -> list[Face]: ...
+
+
+class FaceEmbedder(Protocol):
+    name: str
+    dim: int
+
+    def align(self, frame_bgr: np.ndarray, face: Face, size: int | None = None) -> np.ndarray: ...
+
+    def embed_aligned(self, crops: list[np.ndarray]) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class FaceBackend:
+    detector: FaceDetector
+    embedder: FaceEmbedder
+
+    @property
+    def name(self) -> str:
+        return f"{self.detector.name}+{self.embedder.name}"
+
+    def detect(self, frame_bgr: np.ndarray) -> list[Face]:
+        """Faces, largest first."""
+        faces = self.detector.detect(frame_bgr)
+        return sorted(faces, key=lambda f: f.width * f.height, reverse=True)
+
+    def embed(self, frame_bgr: np.ndarray, face: Face) -> np.ndarray:
+        return self.embed_many([(frame_bgr, face)])[0]
+
+    def embed_many(self, items: list[tuple[np.ndarray, Face]]) -> np.ndarray:
+        """(N, dim) float32, each row L2-normalised."""
+        crops = [self.embedder.align(frame, face) for frame, face in items]
+        return l2_normalise(self.embedder.embed_aligned(crops))
+
+    def crop(self, frame_bgr: np.ndarray, face: Face, size: int = 224) -> np.ndarray:
+        return self.embedder.align(frame_bgr, face, size)
+
+
+def l2_normalise(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
+    return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
+def face_backend(models_dir: Path | None) -> FaceBackend:
+    """insightface buffalo_l files under models_dir where present, offline fallbacks otherwise."""
+    root = Path(models_dir) / BUFFALO_L if models_dir else None
+    detector: FaceDetector
+    embedder: FaceEmbedder
+    if root is not None and (root / DETECTOR_FILE).is_file():
+        detector = _insightface_detector(root / DETECTOR_FILE)
+    else:
+        detector = _mediapipe_detector()
+    if root is not None and (root / RECOGNISER_FILE).is_file():
+        embedder = _arcface_embedder(root / RECOGNISER_FILE)
+    else:
+        embedder = _dlib_embedder()
+    return FaceBackend(detector, embedder)
+
+
+def onnx_providers() -> list[str]:
+    import onnxruntime
+
+    available = onnxruntime.get_available_providers()
+    preferred = ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    return [p for p in preferred if p in available] or available[:1]
+
+
+# --- insightface (production) -----------------------------------------------------------------
+class InsightfaceDetector:
+    def __init__(self, path: Path) -> None:
+        from insightface.model_zoo import get_model
+
+        model = get_model(str(path), providers=onnx_providers())
+        if model is None or getattr(model, "taskname", None) != "detection":
+            raise ValueError(f"{path} is not a face detector (SCRFD) model")
+        model.prepare(ctx_id=0, input_size=(640, 640), det_thresh=0.5)
+        self.model = model
+        self.name = f"insightface:buffalo_l/{path.stem}"
+        self._lock = threading.Lock()
+
+    def detect(self, frame_bgr: np.ndarray) -> list[Face]:
+        with self._lock:
+            boxes, kpss = self.model.detect(frame_bgr, input_size=(640, 640))
+        faces = []
+        for i, row in enumerate(boxes):
+            if kpss is None:
+                continue  # a detector without landmarks cannot feed alignment
+            box = tuple(float(v) for v in row[:4])
+            faces.append(Face(box, float(row[4]), np.asarray(kpss[i], dtype=np.float32)))  # type: ignore[arg-type]
+        return faces
+
+
+class ArcfaceEmbedder:
+    def __init__(self, path: Path) -> None:
+        from insightface.model_zoo import get_model
+
+        model = get_model(str(path), providers=onnx_providers())
+        if model is None or getattr(model, "taskname", None) != "recognition":
+            raise ValueError(f"{path} is not a face recognition (ArcFace) model")
+        self.model = model
+        self.dim = int(model.output_shape[-1])
+        self.name = f"insightface:buffalo_l/{path.stem}"
+        self._lock = threading.Lock()
+
+    def align(self, frame_bgr: np.ndarray, face: Face, size: int | None = None) -> np.ndarray:
+        from insightface.utils import face_align
+
+        size = size or int(self.model.input_size[0])
+        size = max(112, size // 112 * 112)  # the template scales in steps of 112
+        return face_align.norm_crop(frame_bgr, landmark=face.kps, image_size=size)
+
+    def embed_aligned(self, crops: list[np.ndarray]) -> np.ndarray:
+        import cv2
+
+        side = int(self.model.input_size[0])
+        crops = [c if c.shape[0] == side else cv2.resize(c, (side, side)) for c in crops]
+        with self._lock:
+            return np.asarray(self.model.get_feat(crops), dtype=np.float32)
+
+
+@functools.cache
+def _insightface_detector(path: Path) -> InsightfaceDetector:
+    return InsightfaceDetector(path)
+
+
+@functools.cache
+def _arcface_embedder(path: Path) -> ArcfaceEmbedder:
+    return ArcfaceEmbedder(path)
+
+
+# --- offline fallbacks ------------------------------------------------------------------------
+class MediapipeDetector:
+    """BlazeFace short range: made for selfie distance, and finds one face on astronaut()."""
+
+    name = "mediapipe:face_detection_short"
+
+    def __init__(self, min_confidence: float = 0.5) -> None:
+        import mediapipe as mp
+
+        self._solution = mp.solutions.face_detection.FaceDetection(
+            model_selection=0, min_detection_confidence=min_confidence
+        )
+        self._lock = threading.Lock()
+
+    def detect(self, frame_bgr: np.ndarray) -> list[Face]:
+        height, width = frame_bgr.shape[:2]
+        rgb = np.ascontiguousarray(frame_bgr[:, :, ::-1])
+        with self._lock:
+            result = self._solution.process(rgb)
+        return [_mediapipe_face(d, width, height) for d in result.detections or []]
+
+
+def _mediapipe_face(detection: Any, width: int, height: int) -> Face:
+    rel = detection.location_data.relative_bounding_box
+    x0, y0 = max(0.0, rel.xmin * width), max(0.0, rel.ymin * height)
+    x1 = min(float(width), (rel.xmin + rel.width) * width)
+    y1 = min(float(height), (rel.ymin + rel.height) * height)
+    points = np.array(
+        [(k.x * width, k.y * height) for k in detection.location_data.relative_keypoints],
+        dtype=np.float32,
+    )
+    # BlazeFace gives both eyes, the nose tip and the mouth centre; ArcFace alignment wants the
+    # mouth corners, placed along the eye line as in its template.
+    eye_left, eye_right, nose, mouth = points[0], points[1], points[2], points[3]
+    half = _MOUTH_HALF_WIDTH * (eye_right - eye_left)
+    kps = np.stack([eye_left, eye_right, nose, mouth - half, mouth + half]).astype(np.float32)
+    return Face((x0, y0, x1, y1), float(detection.score[0]), kps)
+
+
+class DlibEmbedder:
+    """dlib's 128-d ResNet on chips aligned by its 68-point shape predictor."""
+
+    name = "dlib:resnet_v1_128"
+    dim = 128
+
+    def __init__(self) -> None:
+        import dlib
+
+        models = _face_recognition_models_dir()
+        self._shapes = dlib.shape_predictor(str(models / "shape_predictor_68_face_landmarks.dat"))
+        self._net = dlib.face_recognition_model_v1(
+            str(models / "dlib_face_recognition_resnet_model_v1.dat")
+        )
+        self._lock = threading.Lock()
+
+    def align(self, frame_bgr: np.ndarray, face: Face, size: int | None = None) -> np.ndarray:
+        import dlib
+
+        rgb = np.ascontiguousarray(frame_bgr[:, :, ::-1])
+        x0, y0, x1, y1 = (int(round(v)) for v in face.box)
+        # BlazeFace boxes start at the brow; dlib's were drawn from mid-forehead down.
+        top = int(round(y0 + 0.08 * face.height))
+        with self._lock:
+            shape = self._shapes(rgb, dlib.rectangle(x0, top, x1, y1))
+            chip = dlib.get_face_chip(rgb, shape, size=size or 150, padding=0.25)
+        return np.ascontiguousarray(chip[:, :, ::-1])
+
+    def embed_aligned(self, crops: list[np.ndarray]) -> np.ndarray:
+        import cv2
+
+        chips = [
+            np.ascontiguousarray(
+                (c if c.shape[0] == 150 else cv2.resize(c, (150, 150)))[:, :, ::-1]
+            )
+            for c in crops
+        ]
+        with self._lock:
+            vectors = self._net.compute_face_descriptor(chips)
+        return np.array([np.array(v) for v in vectors], dtype=np.float32).reshape(len(chips), -1)
+
+
+def _face_recognition_models_dir() -> Path:
+    import importlib.util
+
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or spec.origin is None:
+        raise RuntimeError("face-recognition-models is not installed")
+    # Its __init__ imports pkg_resources only to build these same paths.
+    return Path(spec.origin).parent / "models"
+
+
+@functools.cache
+def _mediapipe_detector() -> MediapipeDetector:
+    return MediapipeDetector()
+
+
+@functools.cache
+def _dlib_embedder() -> DlibEmbedder:
+    return DlibEmbedder()
