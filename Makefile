@@ -11,9 +11,10 @@ TEST_REDIS_CACHE_URL ?= redis://127.0.0.1:6379/15
 
 .PHONY: install run test lint system-deps
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q -e ".[dev]" > $(VENV)/pip.log 2>&1 || (tail -n 40 $(VENV)/pip.log; exit 1)
+	$(BIN)/pip install -q -e ".[dev]" -c constraints.txt > $(VENV)/pip.log 2>&1 \
+		|| (tail -n 40 $(VENV)/pip.log; exit 1)
 	$(BIN)/python -c "import django, torch, cv2, av, celery, channels"
 	touch $(STAMP)
 

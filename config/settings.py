@@ -263,3 +263,13 @@ CELERY_BEAT_SCHEDULE["cameo-retention"] = {
     "task": "cameo.tasks.retention_sweep",
     "schedule": float(env_int("CAMEO_RETENTION_SWEEP_SECONDS", 24 * 3600)),
 }
+
+# --- Generation -----------------------------------------------------------------------------
+GENERATION_DAILY_BUDGET = env_int("GENERATION_DAILY_BUDGET", 20)
+GENERATION_MAX_SECONDS = env_int("GENERATION_MAX_SECONDS", 20)
+# An OpenAI-compatible endpoint for the planner; empty means the rule-based planner.
+PLANNER_URL = env_str("PLANNER_URL", "")
+PLANNER_MODEL = env_str("PLANNER_MODEL", "")
+PLANNER_API_KEY = env_str("PLANNER_API_KEY", "")
+# Provenance signing keys (PEM files); generated into var/ on first use when absent.
+PROVENANCE_KEYS_DIR = Path(env_str("PROVENANCE_KEYS_DIR", str(VAR_DIR / "provenance-keys")))

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.files.storage import default_storage
 from django.http import FileResponse, HttpRequest, HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -12,8 +14,16 @@ from rest_framework.views import APIView
 
 from config.api import ApiError, CursorPage, json_error
 from generation import intake, services
-from generation.models import Job, Upload
-from generation.selectors import access_job, access_upload, jobs_for_owner
+from generation.generations import (
+    CastRequest,
+    estimate_seconds,
+    generation_submit,
+    storyboard_from_request,
+)
+from generation.lookup import provenance_lookup
+from generation.models import Job, Upload, Video
+from generation.pipeline.storyboard import ASPECTS, MOODS, SETTINGS, STYLES
+from generation.selectors import access_job, access_upload, access_video, jobs_for_owner
 from generation.storage import media_name_from_token, media_url
 
 
@@ -165,3 +175,138 @@ def media_serve(request: HttpRequest) -> HttpResponse:
     if name is None or not default_storage.exists(name):
         return json_error("media_link_invalid", "This media link is invalid or has expired.", 404)
     return FileResponse(default_storage.open(name, "rb"))
+
+
+# --- Generations ------------------------------------------------------------------------------
+class VideoOutputSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField()
+    poster_url = serializers.SerializerMethodField()
+    preview_url = serializers.SerializerMethodField()
+    subtitles_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Video
+        fields = ["id", "state", "width", "height", "duration_s", "url", "poster_url",
+                  "preview_url", "subtitles_url", "provenance_backend", "manifest", "storyboard",
+                  "prompt", "created_at"]  # fmt: skip
+
+    def get_url(self, video: Video) -> str:
+        return media_url(video.file)
+
+    def get_poster_url(self, video: Video) -> str:
+        return media_url(video.poster)
+
+    def get_preview_url(self, video: Video) -> str:
+        return media_url(video.preview)
+
+    def get_subtitles_url(self, video: Video) -> str:
+        return media_url(video.subtitles)
+
+
+class GenerationInputSerializer(serializers.Serializer):
+    class CastSerializer(serializers.Serializer):
+        cameo_id = serializers.UUIDField()
+        subject = serializers.CharField(
+            max_length=40, required=False, allow_null=True, default=None
+        )
+
+    class AudioSerializer(serializers.Serializer):
+        dialogue = serializers.ListField(
+            child=serializers.CharField(max_length=200), max_length=6, required=False, default=list
+        )
+        music_mood = serializers.ChoiceField(choices=MOODS, required=False, allow_null=True,
+                                             default=None)  # fmt: skip
+        ambience = serializers.ChoiceField(choices=SETTINGS, required=False, allow_null=True,
+                                           default=None)  # fmt: skip
+
+    prompt = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    storyboard = serializers.DictField(required=False, allow_null=True, default=None)
+    cast = CastSerializer(many=True, required=False, default=list)
+    aspect = serializers.ChoiceField(choices=list(ASPECTS), default="9:16")
+    duration_s = serializers.FloatField(min_value=1.0, max_value=20.0, default=9.0)
+    style = serializers.ChoiceField(choices=STYLES, default="natural")
+    audio = AudioSerializer(required=False, default=dict)
+    burn_subtitles = serializers.BooleanField(default=False)
+
+    def validate(self, data: dict) -> dict:
+        if not data["prompt"].strip() and not data["storyboard"]:
+            raise serializers.ValidationError("Give a prompt or a storyboard.")
+        if len(data["cast"]) > 4:
+            raise serializers.ValidationError("At most four cameos per video.")
+        return data
+
+
+def _storyboard_for(data: dict) -> Any:
+    audio = data["audio"] or {}
+    board = storyboard_from_request(
+        prompt=data["prompt"], storyboard=data["storyboard"], aspect=data["aspect"],
+        duration_s=data["duration_s"], style=data["style"], mood=audio.get("music_mood"),
+        dialogue=audio.get("dialogue") or [], cast=[],
+    )  # fmt: skip
+    if audio.get("ambience"):
+        board.setting = audio["ambience"]
+    return board
+
+
+class GenerationPlanApi(APIView):
+    """Plan only: the storyboard a prompt would make, to edit and submit."""
+
+    @extend_schema(request=GenerationInputSerializer, responses={200: serializers.DictField()})
+    def post(self, request: Request) -> Response:
+        data = GenerationInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        board = _storyboard_for(data.validated_data)
+        return Response({"storyboard": board.as_dict(), "estimate_s": estimate_seconds(board)})
+
+
+class GenerationCreateApi(APIView):
+    throttle_classes = [JobSubmitThrottle]
+
+    class OutputSerializer(serializers.Serializer):
+        job = JobOutputSerializer()
+        storyboard = serializers.DictField()
+        estimate_s = serializers.FloatField()
+
+    @extend_schema(request=GenerationInputSerializer, parameters=[IDEMPOTENCY],
+                   responses={202: OutputSerializer})  # fmt: skip
+    def post(self, request: Request) -> Response:
+        data = GenerationInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        board = _storyboard_for(data.validated_data)
+        job, estimate = generation_submit(
+            owner=request.user,
+            board=board,
+            cast=[
+                CastRequest(str(c["cameo_id"]), c["subject"]) for c in data.validated_data["cast"]
+            ],
+            burn_subtitles=data.validated_data["burn_subtitles"],
+            prompt=data.validated_data["prompt"],
+            idempotency_key=request.headers.get("Idempotency-Key", "")[:80],
+        )
+        body = {"job": JobOutputSerializer(job).data, "storyboard": job.params["storyboard"],
+                "estimate_s": estimate}  # fmt: skip
+        return Response(body, status=status.HTTP_202_ACCEPTED)
+
+
+class VideoDetailApi(APIView):
+    @extend_schema(responses={200: VideoOutputSerializer})
+    def get(self, request: Request, video_id: str) -> Response:
+        return Response(
+            VideoOutputSerializer(access_video(user=request.user, video_id=video_id)).data
+        )
+
+
+class ProvenanceLookupApi(APIView):
+    """Was this video file generated here, and from what? Works after re-encoding."""
+
+    parser_classes = [MultiPartParser]
+    throttle_classes = [UploadThrottle]
+
+    class InputSerializer(serializers.Serializer):
+        file = serializers.FileField()
+
+    @extend_schema(request=InputSerializer, responses={200: serializers.DictField()})
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response(provenance_lookup(uploaded=data.validated_data["file"]))

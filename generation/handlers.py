@@ -39,3 +39,105 @@ def transcode_upload(job: Job, on_progress: Progress) -> dict[str, Any]:
         with open(dst, "rb") as handle:
             stored = default_storage.save(name, File(handle))
     return {"output": stored, "probe": output.as_dict()}
+
+
+# --- generation.render ------------------------------------------------------------------------
+def _cast_member(pair: dict[str, str]) -> Any:
+    from cameo.models import Cameo
+    from generation.pipeline.cast import CastMember
+
+    cameo = Cameo.objects.select_related("biometrics").filter(id=pair["cameo_id"]).first()
+    biometrics = getattr(cameo, "biometrics", None) if cameo else None
+    if cameo is None or not cameo.is_active or biometrics is None:
+        raise JobFailed("cameo_revoked", "A cast cameo was revoked by its owner.")
+    with default_storage.open(biometrics.cutout, "rb") as handle:
+        cutout = handle.read()
+    return CastMember(
+        cameo_id=str(cameo.id),
+        subject=pair["subject"],
+        cutout_png=cutout,
+        voice_pitch_hz=biometrics.voice_pitch.get("median_hz"),
+        instructions=cameo.instructions,  # the owner's words as they stand now
+    )
+
+
+def _authorizer(job: Job) -> Any:
+    from cameo.models import Cameo
+    from config.api import ApiError
+    from consent.services import cast_authorize
+    from generation.pipeline.cast import CastRefused
+
+    def authorize(cameo_id: str) -> dict[str, Any]:
+        cameo = Cameo.objects.select_related("owner").get(id=cameo_id)
+        try:
+            return cast_authorize(cameo=cameo, user=job.owner, stage="render", job=job)
+        except ApiError as refused:
+            raise CastRefused(cameo_id, refused.error_code, str(refused.detail)) from None
+
+    return authorize
+
+
+def _store(job: Job, path: Path | None, name: str) -> str:
+    if path is None:
+        return ""
+    target = f"jobs/{job.id.hex}/{name}"
+    if default_storage.exists(target):
+        default_storage.delete(target)  # a retry replaces what a crashed attempt left
+    with open(path, "rb") as handle:
+        return default_storage.save(target, File(handle))
+
+
+def render_generation(job: Job, on_progress: Progress) -> dict[str, Any]:
+    """Run the generation pipeline for a submitted request and keep the draft video."""
+    import shutil
+
+    from consent.models import Appearance
+    from generation.generations import stage_costs_record
+    from generation.models import Video
+    from generation.pipeline.cast import CastRefused
+    from generation.pipeline.pipeline import GenerationRequest, run
+    from generation.pipeline.storyboard import Storyboard
+    from generation.provenance_keys import signing_keys
+
+    params = job.params
+    request = GenerationRequest(
+        storyboard=Storyboard.from_dict(params["storyboard"]),
+        job_id=str(job.id),
+        cast=[_cast_member(pair) for pair in params.get("cast", [])],
+        prompt=params.get("prompt", ""),
+        burn_subtitles=params.get("burn_subtitles", False),
+        size=tuple(params["size"]) if params.get("size") else None,
+    )
+    workdir = Path(settings.VAR_DIR) / "work" / job.id.hex
+    try:
+        result = run(request, workdir=workdir, on_progress=on_progress,
+                     authorize=_authorizer(job), keys=signing_keys())  # fmt: skip
+    except CastRefused as refused:
+        raise JobFailed(refused.code, refused.message) from None
+    video = Video.objects.create(
+        owner=job.owner,
+        job=job,
+        file=_store(job, result.video, "video.mp4"),
+        poster=_store(job, result.poster, "poster.jpg"),
+        preview=_store(job, result.preview, "preview.mp4"),
+        subtitles=_store(job, result.subtitles, "subtitles.vtt"),
+        provenance=_store(job, result.sidecar, "video.provenance.json"),
+        provenance_backend=result.provenance_backend,
+        manifest=result.manifest,
+        fingerprint=result.fingerprint,
+        storyboard=params["storyboard"],
+        prompt=request.prompt,
+        width=result.width,
+        height=result.height,
+        duration_s=result.duration_s,
+    )
+    Appearance.objects.filter(job=job).update(video=video)
+    stage_costs_record(result.timings, result.frames)
+    shutil.rmtree(workdir, ignore_errors=True)
+    return {
+        "video_id": str(video.id),
+        "output": video.file,
+        "timings": result.timings,
+        "backends": result.backends,
+        "honoured": result.honoured,
+    }

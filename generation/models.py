@@ -120,9 +120,26 @@ class Video(models.Model):
     state = models.CharField(max_length=12, choices=State.choices, default=State.DRAFT)
     file = models.CharField(max_length=300, blank=True)  # storage name of the MP4
     poster = models.CharField(max_length=300, blank=True)
+    preview = models.CharField(max_length=300, blank=True)
+    subtitles = models.CharField(max_length=300, blank=True)  # WebVTT
+    provenance = models.CharField(max_length=300, blank=True)  # signed sidecar, if not embedded
+    provenance_backend = models.CharField(max_length=40, blank=True)
+    manifest = models.JSONField(default=dict, blank=True)
+    fingerprint = models.JSONField(default=dict, blank=True)
+    storyboard = models.JSONField(default=dict, blank=True)
+    prompt = models.TextField(blank=True)
     width = models.PositiveIntegerField(default=0)
     height = models.PositiveIntegerField(default=0)
     duration_s = models.FloatField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     taken_down_at = models.DateTimeField(null=True, blank=True)
     takedown_reason = models.CharField(max_length=60, blank=True)
+
+
+class StageCost(models.Model):
+    """Measured seconds per output frame of each pipeline stage, for time estimates."""
+
+    stage = models.CharField(max_length=40, unique=True)
+    seconds_per_frame = models.FloatField()
+    samples = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)

@@ -31,6 +31,7 @@ Handler = Callable[[Job, Progress], dict[str, Any]]
 HANDLERS = {
     "media.transcode": "generation.handlers:transcode_upload",
     "cameo.verify": "cameo.handlers:verify_capture_job",
+    "generation.render": "generation.handlers:render_generation",
 }
 
 

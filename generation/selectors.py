@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 from rest_framework.exceptions import NotFound
 
 from accounts.models import User
-from generation.models import Job, Upload
+from generation.models import Job, Upload, Video
 
 
 def _as_uuid(value: Any) -> UUID | None:
@@ -40,3 +40,12 @@ def access_upload(*, user: User, upload_id: Any) -> Upload:
 
 def jobs_for_owner(*, user: User) -> QuerySet[Job]:
     return Job.objects.filter(owner=user)
+
+
+def access_video(*, user: User, video_id: Any) -> Video:
+    """Drafts are their owner's; published videos anyone's; taken down, nobody's but the owner's."""
+    video_uuid = _as_uuid(video_id)
+    video = Video.objects.filter(id=video_uuid).first() if video_uuid else None
+    if video is None or (video.owner_id != user.pk and video.state != Video.State.PUBLISHED):
+        raise NotFound("No such video.")
+    return video

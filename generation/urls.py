@@ -20,4 +20,8 @@ urlpatterns = [
         api.UploadTranscodeApi.as_view(),
         name="upload-transcode",
     ),
+    path("generations/", api.GenerationCreateApi.as_view(), name="generation-create"),
+    path("generations/plan/", api.GenerationPlanApi.as_view(), name="generation-plan"),
+    path("videos/<str:video_id>/", api.VideoDetailApi.as_view(), name="video-detail"),
+    path("provenance/lookup/", api.ProvenanceLookupApi.as_view(), name="provenance-lookup"),
 ]

@@ -1,0 +1,226 @@
+"""One pipeline from storyboard to a finished, watermarked, provenance-signed video.
+
+    result = run(request, workdir=..., on_progress=..., authorize=..., keys=...)
+
+Stages run top-down and each writes its output into `workdir`; a stage whose output is
+already recorded there is skipped, so a retry after a failure redoes only what was lost.
+`on_progress(stage, fraction)` is called between stages and between frame batches: raising
+from it (a cancelled job) stops the run at that point.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from generation.pipeline.cast import CastMember, prepare_cast
+from generation.pipeline.render import ProceduralRenderer, RenderStats
+from generation.pipeline.scene import build_scene
+from generation.pipeline.storyboard import Storyboard
+from generation.pipeline.timeline import SpokenLine
+
+PIPELINE = "doubletake-generation"
+VERSION = "0.1.0"
+# Share of the whole run each stage stands for, for progress reports.
+WEIGHTS = {"cast": 0.02, "scene": 0.02, "audio": 0.12, "subtitles": 0.01, "render": 0.73,
+           "finish": 0.04, "provenance": 0.06}  # fmt: skip
+
+
+@dataclass
+class GenerationRequest:
+    storyboard: Storyboard
+    job_id: str
+    cast: list[CastMember] = field(default_factory=list)
+    prompt: str = ""
+    burn_subtitles: bool = False
+    size: tuple[int, int] | None = None  # overrides the aspect's resolution (previews, tests)
+
+
+@dataclass
+class GenerationResult:
+    video: Path
+    poster: Path
+    preview: Path
+    subtitles: Path
+    sidecar: Path | None
+    manifest: dict[str, Any]
+    provenance_backend: str
+    fingerprint: dict[str, Any]
+    width: int
+    height: int
+    fps: int
+    frames: int
+    duration_s: float
+    spoken: list[SpokenLine]
+    events: list[tuple[str, float]]
+    timings: dict[str, float]
+    backends: dict[str, str]
+    honoured: dict[str, list[str]]
+
+
+class _Progress:
+    def __init__(self, report: Callable[[str, float], None]) -> None:
+        self.report, self.done = report, 0.0
+
+    def __call__(self, stage: str, fraction: float) -> None:
+        self.report(stage, min(0.999, self.done + WEIGHTS[stage] * fraction))
+
+    def finish(self, stage: str) -> None:
+        self.done += WEIGHTS[stage]
+        self.report(stage, min(0.999, self.done))
+
+
+class _Record:
+    """stages.json in the workdir: which stages finished, with their outputs and timings."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.path = workdir / "stages.json"
+        self.data: dict[str, Any] = json.loads(self.path.read_text()) if self.path.exists() else {}
+
+    def done(self, stage: str, *files: Path) -> dict[str, Any] | None:
+        entry = self.data.get(stage)
+        if entry is None or not all(f.exists() for f in files):
+            return None
+        return entry
+
+    def save(self, stage: str, **entry: Any) -> None:
+        self.data[stage] = entry
+        self.path.write_text(json.dumps(self.data, indent=1, default=str))
+
+
+def _hash(data: Any) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def run(
+    request: GenerationRequest,
+    *,
+    workdir: Path,
+    on_progress: Callable[[str, float], None],
+    authorize: Callable[[str], dict[str, Any]],
+    keys: Any,
+    renderer: ProceduralRenderer | None = None,
+) -> GenerationResult:
+    from generation.pipeline import audio, encode, subtitles
+    from generation.pipeline.fingerprint import fingerprint
+    from generation.pipeline.provenance import sign
+
+    # 1. Check inputs: a storyboard that cannot render fails here, before any work.
+    board = request.storyboard
+    board.validate()
+    workdir.mkdir(parents=True, exist_ok=True)
+    record, progress = _Record(workdir), _Progress(on_progress)
+    timings: dict[str, float] = {}
+    backends: dict[str, str] = {"planner": board.planner or "client"}
+
+    # 2. Cast: permission checked again now, just before anything is rendered.
+    started = time.perf_counter()
+    plan = prepare_cast(board, request.cast, authorize)
+    timings["cast"] = time.perf_counter() - started
+    backends["cast"] = "cutout-texture" if request.cast else "none"
+    progress.finish("cast")
+
+    # 3. Scene and motion: one world, global time.
+    started = time.perf_counter()
+    scene = build_scene(board, voices=plan.voices, size=request.size)
+    timings["scene"] = time.perf_counter() - started
+    backends["scene"] = backends["motion"] = "ballistic-v1"
+    progress.finish("scene")
+
+    # 4. Audio from the same timeline.
+    wav = workdir / "soundtrack.wav"
+    entry = record.done("audio", wav)
+    if entry is None:
+        started = time.perf_counter()
+        track = audio.build_soundtrack(scene.timeline, wav)
+        entry = {"spoken": [vars(s) for s in track.spoken], "effects": track.effects,
+                 "backends": track.backends, "seconds": time.perf_counter() - started}  # fmt: skip
+        record.save("audio", **entry)
+    spoken = [SpokenLine(**s) for s in entry["spoken"]]
+    timings["audio"] = entry["seconds"]
+    backends.update({f"audio.{k}": v for k, v in entry["backends"].items()})
+    progress.finish("audio")
+
+    # 5. Subtitles from what was actually spoken.
+    vtt = subtitles.write_webvtt(spoken, workdir / "subtitles.vtt")
+    burn = None
+    if request.burn_subtitles and spoken:
+        burn = subtitles.burn_in_filter(vtt, width=scene.width, height=scene.height)
+    progress.finish("subtitles")
+
+    # 6. Render, watermark and encode, streaming frames in batches.
+    raw = workdir / "video.mp4"
+    entry = record.done("render", raw)
+    if entry is None:
+        renderer = renderer or ProceduralRenderer()
+        stats = RenderStats(renderer.name, str(renderer.device))
+        started = time.perf_counter()
+        encoded = encode.encode(
+            _watermarked(scene.fps, renderer.render(
+                scene, plan.textures, lambda done, total: progress("render", done / total), stats,
+            )),
+            fps=scene.fps, width=scene.width, height=scene.height, audio_wav=wav, out_mp4=raw,
+            video_filter=burn,
+        )  # fmt: skip
+        entry = {
+            "frames": encoded.frames,
+            "seconds": time.perf_counter() - started,
+            "render_seconds": stats.timings.get("render", 0.0),
+            "renderer": f"{stats.backend}:{stats.device}",
+            "encoder": encoded.backend,
+        }
+        record.save("render", **entry)
+    timings["render"] = entry["render_seconds"]
+    timings["encode"] = entry["seconds"] - entry["render_seconds"]
+    backends.update(render=entry["renderer"], encode=entry["encoder"])
+    progress.finish("render")
+
+    # 7. Poster and preview for the feed.
+    started = time.perf_counter()
+    poster = encode.poster(raw, workdir / "poster.jpg", at_s=min(1.0, scene.duration_s / 2))
+    preview = encode.preview(raw, workdir / "preview.mp4", seconds=min(3.0, scene.duration_s))
+    timings["finish"] = time.perf_counter() - started
+    progress.finish("finish")
+
+    # 8. Provenance: a signed manifest of what made this video, and its fingerprint.
+    started = time.perf_counter()
+    manifest = {
+        "generated": True,
+        "pipeline": {"name": PIPELINE, "version": VERSION},
+        "backends": backends,
+        "request": {"job": request.job_id, "prompt": request.prompt,
+                    "storyboard_sha256": _hash(board.as_dict())},  # fmt: skip
+        "cast": [{"cameo": cameo, "subject": next((m.subject for m in request.cast
+                                                   if m.cameo_id == cameo), None),
+                  "consent_receipt": receipt} for cameo, receipt in plan.receipts.items()],
+        "honoured_instructions": plan.honoured,
+    }  # fmt: skip
+    final = workdir / "final.mp4"
+    signed = sign(raw, final, manifest, keys=keys)
+    print_ = fingerprint(signed.path)
+    timings["provenance"] = time.perf_counter() - started
+    progress.finish("provenance")
+
+    return GenerationResult(
+        video=signed.path, poster=poster, preview=preview.path, subtitles=vtt,
+        sidecar=signed.sidecar, manifest=manifest, provenance_backend=signed.backend,
+        fingerprint=print_.to_json(), width=scene.width, height=scene.height, fps=scene.fps,
+        frames=entry["frames"], duration_s=scene.duration_s, spoken=spoken,
+        events=[(e.kind, e.time_s) for e in scene.timeline.events],
+        timings={k: round(v, 3) for k, v in timings.items()}, backends=backends,
+        honoured=plan.honoured,
+    )  # fmt: skip
+
+
+def _watermarked(fps: int, frames: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
+    from generation.pipeline.provenance import watermark_frame
+
+    for index, frame in enumerate(frames):
+        yield watermark_frame(frame, index / fps)

@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from rest_framework.test import APIClient
+
+from accounts.models import User
+from consent.models import Appearance, ConsentEvent
+from generation.models import Job
+from tests.factories import make_verified_cameo
+
+PROMPT = (
+    "Wide shot of a kitchen: a chef walks in. Medium shot: the chef jumps. "
+    'Close-up: the chef says "Ta-da!"'
+)
+
+
+def test_planning_returns_an_editable_storyboard_and_an_estimate(
+    owner: User, client_for: Callable[[User], APIClient]
+) -> None:
+    response = client_for(owner).post(
+        "/api/v1/generations/plan/", {"prompt": PROMPT, "duration_s": 6}, format="json"
+    )
+    assert response.status_code == 200, response.json()
+    board = response.json()["storyboard"]
+    assert [s["framing"] for s in board["shots"]] == ["wide", "medium", "close_up"]
+    assert response.json()["estimate_s"] > 0
+
+
+def test_a_submission_returns_a_queued_gpu_job_with_its_storyboard(
+    owner: User, client_for: Callable[[User], APIClient]
+) -> None:
+    response = client_for(owner).post(
+        "/api/v1/generations/",
+        {"prompt": PROMPT, "aspect": "1:1", "audio": {"dialogue": ["One more line."]}},
+        format="json",
+    )
+    assert response.status_code == 202, response.json()
+    body = response.json()
+    job = Job.objects.get(id=body["job"]["id"])
+    assert (job.kind, job.queue, job.state) == ("generation.render", "gpu", "queued")
+    assert body["storyboard"]["aspect"] == "1:1"
+    lines = [d["text"] for s in body["storyboard"]["shots"] for d in s["dialogue"]]
+    assert lines == ["Ta-da!", "One more line."]
+
+
+def test_an_edited_storyboard_is_resubmitted_as_is(
+    owner: User, client_for: Callable[[User], APIClient]
+) -> None:
+    client = client_for(owner)
+    board = client.post("/api/v1/generations/plan/", {"prompt": PROMPT}, format="json").json()
+    board["storyboard"]["shots"][0]["framing"] = "establishing"
+    response = client.post(
+        "/api/v1/generations/", {"storyboard": board["storyboard"]}, format="json"
+    )
+    assert response.status_code == 202
+    assert response.json()["storyboard"]["shots"][0]["framing"] == "establishing"
+
+
+def test_a_storyboard_that_cannot_render_is_a_400_naming_the_field(
+    owner: User, client_for: Callable[[User], APIClient]
+) -> None:
+    board = {"shots": [{"framing": "sideways"}]}
+    response = client_for(owner).post("/api/v1/generations/", {"storyboard": board}, format="json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "storyboard_invalid"
+    assert response.json()["field"] == "shots[0].framing"
+
+
+def test_neither_prompt_nor_storyboard_is_a_clear_error(
+    owner: User, client_for: Callable[[User], APIClient]
+) -> None:
+    response = client_for(owner).post("/api/v1/generations/", {"prompt": ""}, format="json")
+    assert response.status_code == 400 and response.json()["code"] == "invalid"
+
+
+def test_over_the_daily_budget_is_a_429_with_its_own_code(
+    owner: User, client_for: Callable[[User], APIClient], settings: Any
+) -> None:
+    settings.GENERATION_DAILY_BUDGET = 2
+    client = client_for(owner)
+    codes = [
+        client.post("/api/v1/generations/", {"prompt": PROMPT}, format="json") for _ in range(3)
+    ]
+    assert [r.status_code for r in codes] == [202, 202, 429]
+    assert codes[2].json()["code"] == "generation_budget_exceeded"
+
+
+def test_casting_someone_elses_cameo_without_permission_is_refused_at_submission(
+    owner: User, stranger: User, client_for: Callable[[User], APIClient]
+) -> None:
+    def cast(cameo: Any) -> Any:
+        return client_for(stranger).post(
+            "/api/v1/generations/", {"prompt": PROMPT, "cast": [{"cameo_id": str(cameo.id)}]},
+            format="json",
+        )  # fmt: skip
+
+    approved_only = make_verified_cameo(owner, audience="approved")
+    refused = cast(approved_only)
+    assert refused.status_code == 403 and refused.json()["code"] == "cameo_not_permitted"
+    approved_only.audience = "only_me"
+    approved_only.save()
+    assert cast(approved_only).status_code == 404  # a private double is not even visible
+    assert not Job.objects.filter(owner=stranger).exists()
+
+
+def test_a_permitted_cast_records_an_appearance_for_the_owner(
+    owner: User, friend: User, client_for: Callable[[User], APIClient]
+) -> None:
+    cameo = make_verified_cameo(owner, audience="everyone")
+    response = client_for(friend).post(
+        "/api/v1/generations/", {"prompt": PROMPT, "cast": [{"cameo_id": str(cameo.id)}]},
+        format="json",
+    )  # fmt: skip
+    assert response.status_code == 202, response.json()
+    job_id = response.json()["job"]["id"]
+    appearance = Appearance.objects.get(cameo=cameo)
+    assert str(appearance.job_id) == job_id and appearance.used_by == friend
+    assert appearance.receipt["basis"] == "everyone"
+    subjects = response.json()["storyboard"]["subjects"]
+    assert subjects[0]["cameo_id"] == str(cameo.id)
+    assert ConsentEvent.objects.filter(kind="cast_authorized", cameo=cameo).count() == 1
