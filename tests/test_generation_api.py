@@ -121,3 +121,23 @@ def test_a_permitted_cast_records_an_appearance_for_the_owner(
     subjects = response.json()["storyboard"]["subjects"]
     assert subjects[0]["cameo_id"] == str(cameo.id)
     assert ConsentEvent.objects.filter(kind="cast_authorized", cameo=cameo).count() == 1
+
+
+def test_permission_is_checked_again_just_before_rendering(
+    owner: User, friend: User, client_for: Callable[[User], APIClient]
+) -> None:
+    from generation.runner import job_execute
+
+    cameo = make_verified_cameo(owner, audience="everyone")
+    response = client_for(friend).post(
+        "/api/v1/generations/", {"prompt": PROMPT, "cast": [{"cameo_id": str(cameo.id)}]},
+        format="json",
+    )  # fmt: skip
+    job_id = response.json()["job"]["id"]
+    # the owner narrows the audience while the job waits in the queue
+    client_for(owner).patch(f"/api/v1/cameos/{cameo.id}/", {"audience": "only_me"}, format="json")
+    job_execute(job_id)
+    job = Job.objects.get(id=job_id)
+    assert (job.state, job.error_code) == ("failed", "cameo_not_permitted")
+    refusal = ConsentEvent.objects.get(kind="cast_refused", cameo=cameo)
+    assert refusal.detail["stage"] == "render" and refusal.actor == friend

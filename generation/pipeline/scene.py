@@ -21,7 +21,7 @@ from generation.pipeline.timeline import (
 # How many metres of world the frame's height shows, per framing.
 VIEW_HEIGHT = {"establishing": 7.0, "wide": 4.0, "medium": 2.2, "close_up": 0.8}
 # Where the camera looks, in metres above the floor.
-LOOK_HEIGHT = {"establishing": 2.4, "wide": 1.4, "medium": 1.1, "close_up": 1.55}
+LOOK_HEIGHT = {"establishing": 2.4, "wide": 1.4, "medium": 1.0, "close_up": 1.55}
 SUBJECT_HEIGHT = {"person": 1.75, "robot": 1.6, "dog": 0.6, "cat": 0.35}
 
 

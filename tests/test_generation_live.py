@@ -1,0 +1,66 @@
+"""Generation over real connections: API -> gpu-queue job in a Celery worker -> draft video,
+with a cast cameo checked again before rendering, and the provenance lookup."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from tests import media
+from tests.test_jobs_live import Client
+
+pytestmark = [pytest.mark.services, pytest.mark.slow,
+              pytest.mark.django_db(transaction=True, serialized_rollback=True)]  # fmt: skip
+
+
+def _wait(client: Client, job_id: str, timeout: float = 300) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = client.get(f"/api/v1/jobs/{job_id}/").json()
+        if job["state"] in ("succeeded", "failed", "cancelled"):
+            return job
+        time.sleep(0.5)
+    raise TimeoutError(job)
+
+
+def _lookup(client: Client, path: Path) -> dict[str, Any]:
+    with open(path, "rb") as handle:
+        response = client.post("/api/v1/provenance/lookup/", files={"file": handle})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_a_prompt_becomes_a_draft_video_that_the_lookup_recognises(
+    live_url: str, start_worker: Callable[..., Any], tmp_path: Path
+) -> None:
+    maya = Client(live_url, "maya")
+    submitted = maya.post(
+        "/api/v1/generations/",
+        json={"prompt": 'Medium shot: the dancer jumps. Close-up: the dancer says "Hello!"',
+              "duration_s": 3, "aspect": "1:1"},
+    )  # fmt: skip
+    assert submitted.status_code == 202, submitted.text
+    assert submitted.json()["estimate_s"] > 0
+    start_worker()
+    job = _wait(maya, submitted.json()["job"]["id"])
+    assert job["state"] == "succeeded", job
+    video = maya.get(f"/api/v1/videos/{job['result']['video_id']}/").json()
+    assert (video["state"], video["width"], video["height"]) == ("draft", 1024, 1024)
+    original = tmp_path / "original.mp4"
+    original.write_bytes(requests.get(f"http://{live_url}{video['url']}", timeout=30).content)
+    # the lookup knows the file, a re-encoded smaller copy, and not an unrelated clip
+    found = _lookup(maya, original)
+    assert found["generated_here"] and found["video"]["id"] == video["id"]
+    copy = tmp_path / "copy.mp4"
+    media.ffmpeg("-i", str(original), "-vf", "scale=512:512", "-c:v", "libx264", "-crf", "35",
+                 "-c:a", "aac", str(copy))  # fmt: skip
+    assert _lookup(maya, copy)["video"]["id"] == video["id"]
+    unrelated = media.make_clip(tmp_path / "other.mp4", seconds=3, size="320x320")
+    assert _lookup(maya, unrelated)["generated_here"] is False
+    # a stranger cannot see the draft
+    assert Client(live_url, "nosy").get(f"/api/v1/videos/{video['id']}/").status_code == 404
