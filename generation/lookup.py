@@ -16,7 +16,13 @@ from generation.models import Video
 
 
 def provenance_lookup(*, uploaded: UploadedFile) -> dict[str, Any]:
-    from generation.pipeline.fingerprint import MATCH_THRESHOLD, Fingerprint, fingerprint, match
+    from generation.pipeline.fingerprint import (
+        MATCH_THRESHOLD,
+        VERSION,
+        Fingerprint,
+        fingerprint,
+        match,
+    )
 
     if uploaded.size is None or uploaded.size == 0:
         raise ApiError("upload_empty", "The file is empty.", 400)
@@ -25,7 +31,10 @@ def provenance_lookup(*, uploaded: UploadedFile) -> dict[str, Any]:
         candidate = fingerprint(path)
     known = (
         (video.pk, Fingerprint.from_json(video.fingerprint))
-        for video in Video.objects.exclude(fingerprint={}).only("id", "fingerprint").iterator()
+        # Fingerprints of another format version cannot be compared; they are recomputed.
+        for video in Video.objects.filter(fingerprint__version=VERSION)
+        .only("id", "fingerprint")
+        .iterator()
     )
     matches = match(candidate, known, MATCH_THRESHOLD)
     if not matches:

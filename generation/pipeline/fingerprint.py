@@ -4,6 +4,11 @@ A fingerprint is a 64-bit DCT hash (pHash) plus a coarse colour layout of frames
 evenly spaced times. Times, not codec keyframes: a re-encode moves the keyframes but not what is
 on screen at 3.2 s. Re-encoding, rescaling, a new frame rate or container, and a watermark change
 a few bits of each hash; different content changes about half of them.
+
+On flat frames (sky, gradients) most DCT coefficients sit near the median and their bits are
+noise, so each hash carries a mask of its most decisive bits and comparisons count those only;
+and the flatter a frame's grey image, the more its 4x4 colour layout decides instead (a red to
+brown gradient can be nearly one shade of grey).
 """
 
 from __future__ import annotations
@@ -16,15 +21,21 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-VERSION = "phash-dct64-v1"
-# Hamming distance at which two frames count as unrelated: random 64-bit hashes sit near 32.
-UNRELATED_BITS = 24
+# v2: reliability masks, contrasts and a 4x4 colour grid; v1 JSON does not compare with it.
+VERSION = "phash-dct64-v2"
+RELIABLE_BITS = 32  # per hash, the bits whose coefficients lie farthest from the median
+# Fractions of differing reliable bits: copies sit below SAME, unrelated frames near 0.4-0.5.
+SAME_FRACTION, UNRELATED_FRACTION = 0.1, 0.45
 # Scores: same clip ~1.0, re-encodes and watermarks well above this, other content below it.
 MATCH_THRESHOLD = 0.6
-COLOUR_WEIGHT = 0.2  # the hash carries the layout; colour separates same-layout, other-palette
+COLOUR_WEIGHT = 0.2  # at full contrast: colour separates same-layout, other-palette frames
+FULL_CONTRAST = 12.0  # grey standard deviation (0-255) from which the hash is fully trusted
+GRID = 4  # colour layout cells per side
 BANDS = 4  # 16-bit bands per hash for bucket pre-filtering
+FLAT_BUCKET = BANDS << 16
 
 Key = TypeVar("Key")
+Sample = tuple[int, int, bytes, int]  # one sampled frame: hash, mask, colours, contrast
 
 
 @dataclass(frozen=True)
@@ -33,7 +44,9 @@ class Fingerprint:
     aspect: float  # width / height as displayed
     times: tuple[float, ...]  # seconds, where each sample was taken
     hashes: tuple[int, ...]  # 64-bit pHash per sample
-    colours: tuple[bytes, ...]  # 2x2 grid of mean RGB per sample, 12 bytes
+    masks: tuple[int, ...]  # per sample, its RELIABLE_BITS most decisive bits
+    colours: tuple[bytes, ...]  # per sample, GRID x GRID mean RGB, row-major
+    contrasts: tuple[int, ...]  # per sample, standard deviation of its 32x32 grey image
     version: str = VERSION
 
     def to_json(self) -> dict[str, Any]:
@@ -44,7 +57,9 @@ class Fingerprint:
             "aspect": round(self.aspect, 4),
             "times": [round(t, 3) for t in self.times],
             "hashes": [f"{h:016x}" for h in self.hashes],
+            "masks": [f"{m:016x}" for m in self.masks],
             "colours": [c.hex() for c in self.colours],
+            "contrasts": list(self.contrasts),
         }
 
     @classmethod
@@ -58,16 +73,24 @@ class Fingerprint:
             aspect=float(data["aspect"]),
             times=tuple(float(t) for t in data["times"]),
             hashes=tuple(int(h, 16) for h in data["hashes"]),
+            masks=tuple(int(m, 16) for m in data["masks"]),
             colours=tuple(bytes.fromhex(c) for c in data["colours"]),
+            contrasts=tuple(int(c) for c in data["contrasts"]),
         )
 
     def buckets(self) -> list[int]:
-        """Non-negative 20-bit keys (band index, band bits) for an indexed pre-filter.
+        """Non-negative keys (band index << 16 | band bits) for an indexed pre-filter.
 
-        A re-encode flips a few bits per hash, so some band of some sample almost always
-        survives intact: candidates are the stored fingerprints sharing any bucket.
+        A re-encode flips a few bits per hash, so some 16-bit band of some sample almost always
+        survives: candidates are the stored fingerprints sharing any bucket. Flat samples'
+        bits are noise, so they give FLAT_BUCKET instead, which flat clips all share.
         """
-        keys = {(band << 16) | ((h >> (16 * band)) & 0xFFFF) for h in self.hashes for band in range(BANDS)}
+        keys = set()
+        for value, contrast in zip(self.hashes, self.contrasts, strict=True):
+            if contrast < FULL_CONTRAST:
+                keys.add(FLAT_BUCKET)
+                continue
+            keys |= {(band << 16) | ((value >> (16 * band)) & 0xFFFF) for band in range(BANDS)}
         return sorted(keys)
 
 
@@ -89,9 +112,11 @@ def fingerprint(video: Path, *, samples: int = 16) -> Fingerprint:
     if not picked:
         raise ValueError(f"{video.name} has no decodable frames")
     times = tuple(round(t, 3) for t, _ in picked)
-    hashes = tuple(phash(gray) for _, (gray, _) in picked)
+    hashed = [phash(gray) for _, (gray, _) in picked]
     colours = tuple(colour for _, (_, colour) in picked)
-    return Fingerprint(duration, _aspect(stream), times, hashes, colours)
+    hashes, masks = tuple(h for h, _ in hashed), tuple(m for _, m in hashed)
+    contrasts = tuple(round(float(gray.std())) for _, (gray, _) in picked)
+    return Fingerprint(duration, _aspect(stream), times, hashes, masks, colours, contrasts)
 
 
 def _duration(container: Any, stream: Any) -> float:
@@ -133,33 +158,40 @@ def _frames_nearest(
 
 
 def _thumbnails(frame: Any) -> tuple[np.ndarray, bytes]:
-    """A 32x32 grey image for the hash and a 2x2 mean colour grid, from one decoded frame."""
+    """A 32x32 grey image for the hash and the mean colour grid, from one decoded frame."""
     import cv2
 
     # swscale's area filter shrinks in one step; a 64x64 RGB thumbnail is enough for both.
     rgb = frame.to_ndarray(format="rgb24", width=64, height=64, interpolation="AREA")
     gray = cv2.resize(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), (32, 32), interpolation=cv2.INTER_AREA)
-    grid = cv2.resize(rgb, (2, 2), interpolation=cv2.INTER_AREA)
+    grid = cv2.resize(rgb, (GRID, GRID), interpolation=cv2.INTER_AREA)
     return gray, grid.astype(np.uint8).tobytes()
 
 
-def phash(gray32: np.ndarray) -> int:
-    """64-bit pHash: DCT of a 32x32 grey image, top-left 8x8 lowest frequencies.
+def phash(gray32: np.ndarray) -> tuple[int, int]:
+    """(hash, mask): 64-bit pHash of a 32x32 grey image and its most reliable bits.
 
-    The 63 AC coefficients are thresholded at their median; the DC slot, which only says
-    "bright", holds whether the mean is above mid-grey.
+    DCT, top-left 8x8 lowest frequencies; the 63 AC coefficients are thresholded at their
+    median. The DC slot, which only says "bright", holds whether the mean is above mid-grey
+    and is never in the mask.
     """
     import cv2
 
     coefficients = cv2.dct(gray32.astype(np.float32) / 255.0)[:8, :8].flatten()
     ac = coefficients[1:]
-    bits = [bool(coefficients[0] / 32 > 0.5)] + list(ac > np.median(ac))
+    median = np.median(ac)
+    bits = [bool(coefficients[0] / 32 > 0.5)] + list(ac > median)
+    decisive = set((np.argsort(-np.abs(ac - median), kind="stable")[:RELIABLE_BITS] + 1).tolist())
+    return _pack(bits), _pack(index in decisive for index in range(64))
+
+
+def _pack(bits: Iterable[bool]) -> int:
     return sum(1 << index for index, bit in enumerate(bits) if bit)
 
 
 # --- Comparing -----------------------------------------------------------------------------------
 def similarity(a: Fingerprint, b: Fingerprint) -> float:
-    """In [0, 1]: 1 for the same video, ~0 for unrelated ones.
+    """In [0, 1]: ~1 for the same video or a re-encoded copy, low for unrelated ones.
 
     Samples are paired by time (nearest sample, within half a sampling step), trying small
     time offsets so a trimmed or padded copy still lines up. Samples with no partner count 0.
@@ -174,20 +206,32 @@ def similarity(a: Fingerprint, b: Fingerprint) -> float:
 def _aligned_score(a: Fingerprint, b: Fingerprint, offset: float, step: float) -> float:
     times_b = np.asarray(b.times)
     total = 0.0
-    for time_a, hash_a, colour_a in zip(a.times, a.hashes, a.colours, strict=True):
+    for index, time_a in enumerate(a.times):
         nearest = int(np.argmin(np.abs(times_b - (time_a + offset))))
         if abs(times_b[nearest] - (time_a + offset)) <= step / 2 + 1e-6:
-            total += frame_similarity(hash_a, colour_a, b.hashes[nearest], b.colours[nearest])
+            total += frame_similarity(_sample(a, index), _sample(b, nearest))
     return total / max(len(a.times), len(b.times))
 
 
-def frame_similarity(hash_a: int, colour_a: bytes, hash_b: int, colour_b: bytes) -> float:
-    bits = (hash_a ^ hash_b).bit_count()
-    layout = max(0.0, 1.0 - bits / UNRELATED_BITS)
+def _sample(print_: Fingerprint, i: int) -> Sample:
+    return print_.hashes[i], print_.masks[i], print_.colours[i], print_.contrasts[i]
+
+
+def frame_similarity(a: Sample, b: Sample) -> float:
+    """Two samples: 1 alike, 0 unrelated."""
+    (hash_a, mask_a, colour_a, contrast_a), (hash_b, mask_b, colour_b, contrast_b) = a, b
+    differ = hash_a ^ hash_b
+    # Each side's decisive bits, averaged, so the score is symmetric.
+    fraction = ((differ & mask_a).bit_count() / max(1, mask_a.bit_count())) / 2
+    fraction += ((differ & mask_b).bit_count() / max(1, mask_b.bit_count())) / 2
+    span = UNRELATED_FRACTION - SAME_FRACTION
+    layout = min(1.0, max(0.0, (UNRELATED_FRACTION - fraction) / span))
     diff = np.abs(np.frombuffer(colour_a, np.uint8).astype(int) - np.frombuffer(colour_b, np.uint8))
     # Mean channel differences past ~48 levels read as a different palette.
     colour = max(0.0, 1.0 - float(diff.mean()) / 48.0)
-    return (1 - COLOUR_WEIGHT) * layout + COLOUR_WEIGHT * colour
+    structure = min(1.0, min(contrast_a, contrast_b) / FULL_CONTRAST)
+    weight = (1 - COLOUR_WEIGHT) * structure
+    return weight * layout + (1 - weight) * colour
 
 
 def match(

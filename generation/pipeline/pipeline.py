@@ -13,12 +13,10 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from generation.pipeline.cast import CastMember, prepare_cast
 from generation.pipeline.render import ProceduralRenderer, RenderStats
@@ -110,7 +108,7 @@ def run(
 ) -> GenerationResult:
     from generation.pipeline import audio, encode, subtitles
     from generation.pipeline.fingerprint import fingerprint
-    from generation.pipeline.provenance import sign
+    from generation.pipeline.provenance import sign, watermark_frames
 
     # 1. Check inputs: a storyboard that cannot render fails here, before any work.
     board = request.storyboard
@@ -163,9 +161,9 @@ def run(
         stats = RenderStats(renderer.name, str(renderer.device))
         started = time.perf_counter()
         encoded = encode.encode(
-            _watermarked(scene.fps, renderer.render(
+            watermark_frames(renderer.render(
                 scene, plan.textures, lambda done, total: progress("render", done / total), stats,
-            )),
+            ), scene.fps),
             fps=scene.fps, width=scene.width, height=scene.height, audio_wav=wav, out_mp4=raw,
             video_filter=burn,
         )  # fmt: skip
@@ -217,10 +215,3 @@ def run(
         timings={k: round(v, 3) for k, v in timings.items()}, backends=backends,
         honoured=plan.honoured,
     )  # fmt: skip
-
-
-def _watermarked(fps: int, frames: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
-    from generation.pipeline.provenance import watermark_frame
-
-    for index, frame in enumerate(frames):
-        yield watermark_frame(frame, index / fps)

@@ -17,11 +17,16 @@ import os
 import shutil
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from generation.pipeline.probe import sniff
 
@@ -31,6 +36,7 @@ SIDECAR_FORMAT = "doubletake.provenance.v1"
 C2PA_MIME = {"mp4": "video/mp4", "quicktime": "video/quicktime"}
 UNTRUSTED = "signingCredential.untrusted"
 KEY_FILE, CHAIN_FILE = "signing-key.pem", "signing-chain.pem"
+PrivateKey = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
 
 
 # --- 1. Visible watermark ------------------------------------------------------------------------
@@ -79,7 +85,7 @@ def watermark_frame(
     if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
         raise ValueError(f"expected an HxWx3 uint8 frame, got {frame.shape} {frame.dtype}")
     if text is not None and text != spec.text:
-        spec = WatermarkSpec(**{**spec.__dict__, "text": text})
+        spec = replace(spec, text=text)
     height, width = frame.shape[:2]
     label = _label(spec, height, width)
     x, y, w, h = watermark_box(t, height, width, spec)
@@ -177,8 +183,6 @@ class SigningKeys:
 
         The root's key is thrown away: nothing can issue another leaf under this root.
         """
-        from cryptography.hazmat.primitives.asymmetric import ec
-
         root_key = ec.generate_private_key(ec.SECP256R1())
         leaf_key = ec.generate_private_key(ec.SECP256R1())
         root = _root_cert(root_key, f"{common_name} root", organization)
@@ -199,21 +203,12 @@ class SigningKeys:
         (directory / CHAIN_FILE).write_bytes(self.cert_chain_pem)
 
 
-def _name(common_name: str, organization: str) -> Any:
-    from cryptography import x509
-    from cryptography.x509.oid import NameOID
-
-    return x509.Name(
-        [
-            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization),
-        ]
-    )
+def _name(common_name: str, organization: str) -> x509.Name:
+    cn = x509.NameAttribute(NameOID.COMMON_NAME, common_name)
+    return x509.Name([cn, x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization)])
 
 
-def _usage(*, sign: bool, ca: bool) -> Any:
-    from cryptography import x509
-
+def _usage(*, sign: bool, ca: bool) -> x509.KeyUsage:
     return x509.KeyUsage(
         digital_signature=sign, content_commitment=False, key_encipherment=False,
         data_encipherment=False, key_agreement=False, key_cert_sign=ca, crl_sign=ca,
@@ -221,16 +216,15 @@ def _usage(*, sign: bool, ca: bool) -> Any:
     )  # fmt: skip
 
 
-def _validity(builder: Any, days: int) -> Any:
+def _validity(builder: x509.CertificateBuilder, days: int) -> x509.CertificateBuilder:
     now = datetime.datetime.now(datetime.UTC)
     start = now - datetime.timedelta(hours=1)  # tolerate a little clock skew between machines
     return builder.not_valid_before(start).not_valid_after(now + datetime.timedelta(days=days))
 
 
-def _root_cert(key: Any, common_name: str, organization: str) -> Any:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes
-
+def _root_cert(
+    key: ec.EllipticCurvePrivateKey, common_name: str, organization: str
+) -> x509.Certificate:
     name = _name(common_name, organization)
     builder = x509.CertificateBuilder().subject_name(name).issuer_name(name)
     builder = _validity(builder.public_key(key.public_key()), 3650)
@@ -241,12 +235,14 @@ def _root_cert(key: Any, common_name: str, organization: str) -> Any:
     return builder.add_extension(ski, critical=False).sign(key, hashes.SHA256())
 
 
-def _leaf_cert(key: Any, root: Any, root_key: Any, common_name: str, organization: str) -> Any:
+def _leaf_cert(
+    key: PrivateKey,
+    root: x509.Certificate,
+    root_key: PrivateKey,
+    common_name: str,
+    organization: str,
+) -> x509.Certificate:
     """A leaf C2PA accepts: digitalSignature, emailProtection, and both key identifiers."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.x509.oid import ExtendedKeyUsageOID
-
     builder = x509.CertificateBuilder().subject_name(_name(common_name, organization))
     builder = _validity(builder.issuer_name(root.subject).public_key(key.public_key()), 730)
     builder = builder.serial_number(x509.random_serial_number())
@@ -260,9 +256,7 @@ def _leaf_cert(key: Any, root: Any, root_key: Any, common_name: str, organizatio
     return builder.sign(root_key, hashes.SHA256())
 
 
-def _key_pem(key: Any) -> bytes:
-    from cryptography.hazmat.primitives import serialization
-
+def _key_pem(key: PrivateKey) -> bytes:
     return key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
@@ -270,9 +264,7 @@ def _key_pem(key: Any) -> bytes:
     )
 
 
-def _cert_pem(cert: Any) -> bytes:
-    from cryptography.hazmat.primitives import serialization
-
+def _cert_pem(cert: x509.Certificate) -> bytes:
     return cert.public_bytes(serialization.Encoding.PEM)
 
 
@@ -281,7 +273,7 @@ def _split_pems(chain: bytes) -> list[bytes]:
     parts = [part.strip() + b"\n" + marker + b"\n" for part in chain.split(marker)[:-1]]
     if not parts:
         raise ValueError("the certificate chain holds no PEM certificate")
-    return [part.lstrip(b"\n") for part in parts]
+    return parts
 
 
 # --- 3. The manifest -----------------------------------------------------------------------------
@@ -301,17 +293,21 @@ def generation_manifest(
     pipeline: str,
     version: str,
     backends: dict[str, str],
-    job_id: str,
+    job: str,
     storyboard_sha256: str,
-    consent_receipts: Iterable[dict[str, Any]] = (),
+    consent_receipts: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """The manifest shape the pipeline signs: what generated it, from what, with whose consent."""
+    """The manifest shape the pipeline signs: what generated it, from what, with whose consent.
+
+    consent_receipts maps each cast cameo's id to its (opaque) consent receipt.
+    """
+    receipts = consent_receipts or {}
     return {
         "generated": True,
         "pipeline": {"name": pipeline, "version": version},
         "backends": dict(backends),
-        "request": {"job_id": job_id, "storyboard_sha256": storyboard_sha256},
-        "cameos": [{"consent_receipt": dict(receipt)} for receipt in consent_receipts],
+        "request": {"job": job, "storyboard_sha256": storyboard_sha256},
+        "cast": [{"cameo": cameo, "consent_receipt": dict(r)} for cameo, r in receipts.items()],
     }
 
 
@@ -432,8 +428,6 @@ def _sign_c2pa(mp4: Path, out_mp4: Path, manifest: dict[str, Any], keys: Signing
 
 
 def _c2pa_alg(keys: SigningKeys) -> str:
-    from cryptography.hazmat.primitives.asymmetric import ec, ed25519
-
     key = _private_key(keys)
     if isinstance(key, ed25519.Ed25519PrivateKey):
         return "ed25519"
@@ -442,10 +436,11 @@ def _c2pa_alg(keys: SigningKeys) -> str:
     raise ValueError("signing keys must be EC (P-256/384/521) or Ed25519")
 
 
-def _private_key(keys: SigningKeys) -> Any:
-    from cryptography.hazmat.primitives.serialization import load_pem_private_key
-
-    return load_pem_private_key(keys.private_key_pem, password=None)
+def _private_key(keys: SigningKeys) -> PrivateKey:
+    key = serialization.load_pem_private_key(keys.private_key_pem, password=None)
+    if not isinstance(key, ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey):
+        raise ValueError("signing keys must be EC (P-256/384/521) or Ed25519")
+    return key
 
 
 def _sign_sidecar(mp4: Path, out_mp4: Path, manifest: dict[str, Any], keys: SigningKeys) -> Path:
@@ -457,7 +452,7 @@ def _sign_sidecar(mp4: Path, out_mp4: Path, manifest: dict[str, Any], keys: Sign
         "signed_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "cert_chain": keys.cert_chain_pem.decode("ascii"),
     }
-    alg = _c2pa_alg(keys)
+    alg = "ed25519" if _c2pa_alg(keys) == "ed25519" else "ecdsa-sha256"
     value = _sign_bytes(_private_key(keys), canonical_json(payload))
     document = payload | {"signature": {"alg": alg, "value": base64.b64encode(value).decode()}}
     sidecar = sidecar_path(out_mp4)
@@ -465,10 +460,7 @@ def _sign_sidecar(mp4: Path, out_mp4: Path, manifest: dict[str, Any], keys: Sign
     return sidecar
 
 
-def _sign_bytes(key: Any, message: bytes) -> bytes:
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import ec
-
+def _sign_bytes(key: PrivateKey, message: bytes) -> bytes:
     if isinstance(key, ec.EllipticCurvePrivateKey):
         return key.sign(message, ec.ECDSA(hashes.SHA256()))
     return key.sign(message)  # Ed25519 signs the message itself
@@ -528,7 +520,13 @@ def _read_c2pa(mp4: Path, trust_root_pem: bytes | None) -> ManifestCheck | None:
     settings = {"trust": {"user_anchors": trust_root_pem.decode("ascii")}} if trust_root_pem else {}
     context = c2pa.Context.from_dict(settings) if settings else None
     with open(mp4, "rb") as handle:
-        reader = c2pa.Reader.try_create(mime, handle, None, context)
+        try:
+            reader = c2pa.Reader.try_create(mime, handle, None, context)
+        except c2pa.C2paError as exc:  # a manifest is there but cannot even be parsed
+            failure = f"unreadable: {type(exc).__name__}"
+            return ManifestCheck(
+                "c2pa", None, False, True, False, context is not None, "Invalid", (failure,)
+            )
         if reader is None:
             return None
         with reader:
@@ -591,17 +589,11 @@ def _read_sidecar(mp4: Path, sidecar: Path, trust_root_pem: bytes | None) -> Man
     )
 
 
-def _load_cert(pem: bytes) -> Any:
-    from cryptography import x509
-
+def _load_cert(pem: bytes) -> x509.Certificate:
     return x509.load_pem_x509_certificate(pem)
 
 
 def _verify(public_key: Any, signature: bytes, payload: dict[str, Any]) -> bool:
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import ec
-
     try:
         if isinstance(public_key, ec.EllipticCurvePublicKey):
             public_key.verify(signature, canonical_json(payload), ec.ECDSA(hashes.SHA256()))
@@ -614,8 +606,6 @@ def _verify(public_key: Any, signature: bytes, payload: dict[str, Any]) -> bool:
 
 def _chain_ends_at(chain: list[bytes], trust_root_pem: bytes) -> bool:
     """Each certificate issued the one before it, and the last is the trust root itself."""
-    from cryptography.exceptions import InvalidSignature
-
     certs = [_load_cert(pem) for pem in chain]
     root = _load_cert(_split_pems(trust_root_pem)[0])
     if certs[-1] != root:
@@ -629,8 +619,6 @@ def _chain_ends_at(chain: list[bytes], trust_root_pem: bytes) -> bool:
     return all(c.not_valid_before_utc <= now <= c.not_valid_after_utc for c in certs)
 
 
-def _common_name(cert: Any) -> str:
-    from cryptography.x509.oid import NameOID
-
+def _common_name(cert: x509.Certificate) -> str:
     names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
     return str(names[0].value) if names else ""
