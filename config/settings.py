@@ -273,3 +273,7 @@ PLANNER_MODEL = env_str("PLANNER_MODEL", "")
 PLANNER_API_KEY = env_str("PLANNER_API_KEY", "")
 # Provenance signing keys (PEM files); generated into var/ on first use when absent.
 PROVENANCE_KEYS_DIR = Path(env_str("PROVENANCE_KEYS_DIR", str(VAR_DIR / "provenance-keys")))
+# Render backend: "procedural" (torch, always available) or "diffusion" (a diffusers
+# text-to-video model in MODELS_DIR/text-to-video/<TEXT_TO_VIDEO_MODEL>; falls back, and says so).
+RENDER_BACKEND = env_str("RENDER_BACKEND", "procedural")
+TEXT_TO_VIDEO_MODEL = env_str("TEXT_TO_VIDEO_MODEL", "")

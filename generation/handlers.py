@@ -95,6 +95,7 @@ def render_generation(job: Job, on_progress: Progress) -> dict[str, Any]:
     from generation.generations import stage_costs_record
     from generation.models import Video
     from generation.pipeline.cast import CastRefused
+    from generation.pipeline.diffusion import renderer_from_config
     from generation.pipeline.pipeline import GenerationRequest, run
     from generation.pipeline.storyboard import Storyboard
     from generation.provenance_keys import signing_keys
@@ -109,8 +110,11 @@ def render_generation(job: Job, on_progress: Progress) -> dict[str, Any]:
         size=tuple(params["size"]) if params.get("size") else None,
     )
     workdir = Path(settings.VAR_DIR) / "work" / job.id.hex
+    renderer, fallback = renderer_from_config(
+        settings.RENDER_BACKEND, Path(settings.MODELS_DIR), settings.TEXT_TO_VIDEO_MODEL
+    )
     try:
-        result = run(request, workdir=workdir, on_progress=on_progress,
+        result = run(request, workdir=workdir, on_progress=on_progress, renderer=renderer,
                      authorize=_authorizer(job), keys=signing_keys())  # fmt: skip
     except CastRefused as refused:
         raise JobFailed(refused.code, refused.message) from None
@@ -140,4 +144,5 @@ def render_generation(job: Job, on_progress: Progress) -> dict[str, Any]:
         "timings": result.timings,
         "backends": result.backends,
         "honoured": result.honoured,
+        "render_fallback": fallback,
     }
