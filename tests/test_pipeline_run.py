@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -155,3 +156,25 @@ def test_a_retry_skips_the_stages_that_already_finished(tmp_path: Path) -> None:
         on_progress=lambda s, f: retry.append(s), authorize=dict, keys=keys)  # fmt: skip
     assert (tmp_path / "video.mp4").stat().st_mtime_ns == rendered  # not rendered again
     assert "render" in retry  # reported as done, at once
+
+
+def test_a_cancel_between_frame_batches_stops_the_render_and_leaves_no_video(
+    tmp_path: Path,
+) -> None:
+    from generation.pipeline.provenance import SigningKeys
+    from generation.services import JobCancelled
+
+    board = RuleBasedPlanner().plan(PlanRequest(prompt="A calm beach.", duration_s=3))
+    seen: list[float] = []
+
+    def cancel_midway(stage: str, fraction: float) -> None:
+        seen.append(fraction)
+        if stage == "render" and fraction > 0.3:
+            raise JobCancelled("test")
+
+    with pytest.raises(JobCancelled):
+        run(GenerationRequest(storyboard=board, job_id="c", size=(90, 160)), workdir=tmp_path,
+            on_progress=cancel_midway, authorize=dict, keys=SigningKeys.generate("t"))  # fmt: skip
+    assert not (tmp_path / "final.mp4").exists()
+    assert "render" not in json.loads((tmp_path / "stages.json").read_text())
+    assert seen[-1] < 0.9  # it stopped in the render, not after it
