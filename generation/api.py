@@ -251,7 +251,11 @@ def _storyboard_for(data: dict) -> Any:
 class GenerationPlanApi(APIView):
     """Plan only: the storyboard a prompt would make, to edit and submit."""
 
-    @extend_schema(request=GenerationInputSerializer, responses={200: serializers.DictField()})
+    class OutputSerializer(serializers.Serializer):
+        storyboard = serializers.DictField()
+        estimate_s = serializers.FloatField()
+
+    @extend_schema(request=GenerationInputSerializer, responses={200: OutputSerializer})
     def post(self, request: Request) -> Response:
         data = GenerationInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -305,7 +309,12 @@ class ProvenanceLookupApi(APIView):
     class InputSerializer(serializers.Serializer):
         file = serializers.FileField()
 
-    @extend_schema(request=InputSerializer, responses={200: serializers.DictField()})
+    class OutputSerializer(serializers.Serializer):
+        generated_here = serializers.BooleanField()
+        score = serializers.FloatField(allow_null=True)
+        video = serializers.DictField(allow_null=True)
+
+    @extend_schema(request=InputSerializer, responses={200: OutputSerializer})
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
