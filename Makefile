@@ -13,7 +13,7 @@ TEST_REDIS_CACHE_URL ?= redis://127.0.0.1:6379/15
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q -e ".[dev]" -c constraints.txt > $(VENV)/pip.log 2>&1 \
+	$(BIN)/pip install -q --no-compile -e ".[dev]" -c constraints.txt > $(VENV)/pip.log 2>&1 \
 		|| (tail -n 40 $(VENV)/pip.log; exit 1)
 	$(BIN)/python -c "import django, torch, cv2, av, celery, channels"
 	touch $(STAMP)

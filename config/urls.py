@@ -14,6 +14,7 @@ api_v1 = [
     path("", include("generation.urls")),
     path("", include("consent.urls")),
     path("", include("cameo.urls")),
+    path("", include("feeds.urls")),
 ]
 
 urlpatterns = [

@@ -249,8 +249,14 @@ def appearance_take_down(*, appearance: Appearance, actor: User, reason: str) ->
         appearance.taken_down_at = now
         appearance.save(update_fields=["taken_down_at"])
     if appearance.video_id:
+        from feeds.models import Post
+
         Video.objects.filter(pk=appearance.video_id).exclude(state=Video.State.TAKEN_DOWN).update(
             state=Video.State.TAKEN_DOWN, taken_down_at=now, takedown_reason=reason
+        )
+        # The published post goes with it, from every feed at once.
+        Post.objects.filter(video_id=appearance.video_id).update(
+            state=Post.State.TAKEN_DOWN, taken_down_at=now
         )
     event(
         ConsentEvent.Kind.APPEARANCE_TAKEN_DOWN,

@@ -64,6 +64,8 @@ def test_the_prompt_becomes_an_mp4_with_the_right_shape_and_sound(
     assert media.duration_s == pytest.approx(7.5, abs=1 / 24 + 0.03)
     assert media.has_audio and media.audio_codec == "aac" and media.video_codec == "h264"
     assert result.frames == 180
+    _, samples, rate = decode(result.video)
+    assert len(samples) / rate == pytest.approx(7.5, abs=0.05)  # sound ends with the picture
 
 
 def test_the_landing_frame_and_the_landing_sound_are_within_one_frame(

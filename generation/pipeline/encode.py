@@ -48,8 +48,13 @@ def encode_args(
     crf: int = 20,
     preset: str = "veryfast",
     video_filter: str | None = None,
+    duration_s: float | None = None,
 ) -> list[str]:
-    """argv for raw RGB frames on stdin (+ a WAV) to H.264 yuv420p + AAC with fast start."""
+    """argv for raw RGB frames on stdin (+ a WAV) to H.264 yuv420p + AAC with fast start.
+
+    With `duration_s` (frames / fps) the audio is padded and cut to exactly that length;
+    without it ffmpeg's -shortest decides, which can overshoot the video by a fraction of a
+    second."""
     if width % 2 or height % 2:
         raise ValueError(f"yuv420p needs even sizes, got {width}x{height}")
     frames = ffmpeg.input(
@@ -63,7 +68,11 @@ def encode_args(
     if audio_wav is not None:
         streams.append(ffmpeg.input(str(audio_wav)).audio)
         # Pad the audio and stop with the video: the frame count decides the length.
-        options |= {"acodec": "aac", "audio_bitrate": "160k", "af": "apad", "shortest": None}
+        options |= {"acodec": "aac", "audio_bitrate": "160k"}
+        if duration_s is not None:
+            options["af"] = f"apad=whole_dur={duration_s:.6f},atrim=end={duration_s:.6f}"
+        else:
+            options |= {"af": "apad", "shortest": None}
     out = ffmpeg.output(*streams, str(out_mp4), **options)
     return out.global_args(*QUIET).overwrite_output().compile(cmd=ffmpeg_exe())
 
@@ -79,12 +88,13 @@ def encode(
     crf: int = 20,
     preset: str = "veryfast",
     video_filter: str | None = None,
+    duration_s: float | None = None,
 ) -> EncodeResult:
     """Stream HxWx3 uint8 RGB frames through ffmpeg into out_mp4 and probe the result."""
     began = time.perf_counter()
     argv = encode_args(
         fps=fps, width=width, height=height, audio_wav=audio_wav, out_mp4=out_mp4,
-        crf=crf, preset=preset, video_filter=video_filter,
+        crf=crf, preset=preset, video_filter=video_filter, duration_s=duration_s,
     )  # fmt: skip
     written = _stream(argv, frames, (height, width, 3))
     encoded = time.perf_counter()

@@ -165,7 +165,7 @@ def run(
                 scene, plan.textures, lambda done, total: progress("render", done / total), stats,
             ), scene.fps),
             fps=scene.fps, width=scene.width, height=scene.height, audio_wav=wav, out_mp4=raw,
-            video_filter=burn,
+            video_filter=burn, duration_s=scene.frame_count / scene.fps,
         )  # fmt: skip
         entry = {
             "frames": encoded.frames,

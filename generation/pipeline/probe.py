@@ -132,16 +132,20 @@ def probe(path: Path) -> MediaProbe:
         except av.error.FFmpegError as exc:
             raise ProbeError("media_truncated", f"The file ends early: {exc}") from None
         # A file cut short still declares its full length in the header; its packets do not.
-        if family not in IMAGE_FAMILIES and declared > 0.5 and reached < declared * 0.9:
+        # Judge the stream that was walked by its own declared length: another stream (audio
+        # padded past the last frame, say) may legitimately run a little longer.
+        own = float(main.duration * main.time_base) if main.duration and main.time_base else 0.0
+        expected = own or declared
+        if family not in IMAGE_FAMILIES and expected > 0.5 and reached < expected * 0.9:
             raise ProbeError(
                 "media_truncated",
-                f"The file ends at {reached:.1f} s of the {declared:.1f} s it declares.",
+                f"The file ends at {reached:.1f} s of the {expected:.1f} s it declares.",
             )
         rate = video.average_rate if video is not None else None
         return MediaProbe(
             family=family,
             format_name=container.format.name,
-            duration_s=round(declared or reached, 3),
+            duration_s=round(expected or reached, 3),
             has_video=video is not None,
             has_audio=audio is not None,
             width=video.codec_context.width if video is not None else 0,

@@ -1,0 +1,206 @@
+"""Writes on posts: publish, engage (counts kept by atomic updates), take down, steer."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from accounts.models import Follow, User
+from config.api import ApiError
+from feeds.models import Comment, Hashtag, Like, Post, Share, TopicWeight, View
+from generation.models import Video
+
+HASHTAG = re.compile(r"#(\w{1,60})")
+TOPICS = {
+    "cooking": ("cook", "chef", "kitchen", "recipe", "food", "bake", "cooking"),
+    "pranks": ("prank", "pranks", "trick", "gotcha"),
+    "sports": ("sport", "run", "runner", "ball", "jump", "skate", "skater", "football"),
+    "dance": ("dance", "dancing", "dancer", "choreo"),
+    "pets": ("dog", "cat", "puppy", "kitten", "pet", "pets"),
+    "comedy": ("funny", "comedy", "joke", "silly", "lol"),
+    "travel": ("beach", "travel", "trip", "city", "street", "forest"),
+    "music": ("music", "song", "sing", "band"),
+}
+DUPLICATE_SIMILARITY = 0.85
+RECENT_FOR_DUPLICATES = 500
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", text.lower())
+
+
+def topic_of(text: str) -> str:
+    words = _words(text)
+    counts = {topic: sum(words.count(k) for k in keys) for topic, keys in TOPICS.items()}
+    topic, hits = max(counts.items(), key=lambda item: item[1])
+    return topic if hits else "general"
+
+
+def template_of(storyboard: dict[str, Any]) -> str:
+    """The storyboard's shape: framings, moves and verbs per shot, and the setting."""
+    if not storyboard.get("shots"):
+        return ""  # not made from a storyboard: no template to share
+    shape = [storyboard.get("setting")] + [
+        (s.get("framing"), s.get("camera_move"), tuple(a.get("verb") for a in s.get("actions", [])))
+        for s in storyboard.get("shots", [])
+    ]
+    return hashlib.sha1(repr(shape).encode()).hexdigest()[:12]
+
+
+def _prompt_key(prompt: str) -> str:
+    return hashlib.sha1(" ".join(sorted(set(_words(prompt)))).encode()).hexdigest()[:12]
+
+
+def cluster_for(video: Video) -> str:
+    """Near-duplicates share a cluster: the same prompt words, or keyframes that look alike."""
+    from generation.pipeline.fingerprint import VERSION, Fingerprint, similarity
+
+    if video.fingerprint.get("version") == VERSION:
+        mine = Fingerprint.from_json(video.fingerprint)
+        recent = Post.objects.select_related("video").order_by("-id")[:RECENT_FOR_DUPLICATES]
+        for post in recent:
+            theirs = post.video.fingerprint
+            if (
+                theirs.get("version") == VERSION
+                and similarity(mine, Fingerprint.from_json(theirs)) >= DUPLICATE_SIMILARITY
+            ):
+                return post.cluster
+    return f"p{_prompt_key(video.prompt)}" if video.prompt.strip() else f"v{video.id.hex[:12]}"
+
+
+@transaction.atomic
+def post_publish(
+    *, video: Video, author: User, caption: str, visibility: str, remix_of: Post | None = None
+) -> Post:
+    if video.owner_id != author.pk:
+        raise ApiError("not_found", "No such video.", 404)
+    if video.state != Video.State.DRAFT:
+        raise ApiError("video_not_draft", f"This video is {video.state}.", 409)
+    post = Post.objects.create(
+        video=video, author=author, caption=caption, visibility=visibility, remix_of=remix_of,
+        cluster=cluster_for(video), template=template_of(video.storyboard),
+        topic=topic_of(" ".join([video.prompt, caption])),
+    )  # fmt: skip
+    names = {tag.lower() for tag in HASHTAG.findall(caption)}
+    post.hashtags.set([Hashtag.objects.get_or_create(name=name)[0] for name in names])
+    Video.objects.filter(pk=video.pk).update(state=Video.State.PUBLISHED)
+    if remix_of is not None:
+        Post.objects.filter(pk=remix_of.pk).update(remix_count=F("remix_count") + 1)
+    return post
+
+
+# --- Engagement: a row per act, and the post's counter moved in the same transaction --------
+def _bump(post: Post, field: str, by: int) -> None:
+    Post.objects.filter(pk=post.pk).update(**{field: F(field) + by})
+
+
+@transaction.atomic
+def post_like(*, post: Post, user: User) -> bool:
+    try:
+        with transaction.atomic():
+            Like.objects.create(post=post, user=user)
+    except IntegrityError:
+        return False  # liked already: the count must not move
+    _bump(post, "like_count", 1)
+    return True
+
+
+@transaction.atomic
+def post_unlike(*, post: Post, user: User) -> bool:
+    deleted, _ = Like.objects.filter(post=post, user=user).delete()
+    if deleted:
+        _bump(post, "like_count", -1)
+    return bool(deleted)
+
+
+@transaction.atomic
+def post_comment(*, post: Post, user: User, body: str, parent: Comment | None = None) -> Comment:
+    if parent is not None and (parent.post_id != post.pk or parent.parent_id is not None):
+        raise ApiError("comment_thread_too_deep", "Replies go one level deep.", 400)
+    comment = Comment.objects.create(post=post, author=user, body=body, parent=parent)
+    _bump(post, "comment_count", 1)
+    return comment
+
+
+@transaction.atomic
+def post_share(*, post: Post, user: User, channel: str) -> Share:
+    share = Share.objects.create(post=post, user=user, channel=channel)
+    _bump(post, "share_count", 1)
+    return share
+
+
+@transaction.atomic
+def post_view(*, post: Post, user: User | None, watch_ms: int) -> View:
+    duration_ms = int(post.video.duration_s * 1000)
+    completed = duration_ms > 0 and watch_ms >= 0.9 * duration_ms
+    view = View.objects.create(post=post, user=user, watch_ms=watch_ms, completed=completed)
+    Post.objects.filter(pk=post.pk).update(
+        view_count=F("view_count") + 1, completion_count=F("completion_count") + int(completed)
+    )
+    return view
+
+
+@transaction.atomic
+def post_take_down(*, post: Post, reason: str) -> Post:
+    now = timezone.now()
+    Post.objects.filter(pk=post.pk).update(state=Post.State.TAKEN_DOWN, taken_down_at=now)
+    Video.objects.filter(pk=post.video_id).update(
+        state=Video.State.TAKEN_DOWN, taken_down_at=now, takedown_reason=reason
+    )
+    post.refresh_from_db()
+    return post
+
+
+# --- The social graph ---------------------------------------------------------------------
+def follow(*, follower: User, followee: User) -> None:
+    if follower.pk == followee.pk:
+        raise ApiError("follow_self", "You cannot follow yourself.", 400)
+    Follow.objects.get_or_create(follower=follower, followee=followee)
+
+
+def unfollow(*, follower: User, followee: User) -> None:
+    Follow.objects.filter(follower=follower, followee=followee).delete()
+
+
+# --- Steering in plain words --------------------------------------------------------------
+STEER = re.compile(r"\b(more|less|fewer|no|stop|lots of|much more)\s+([a-z ]+?)(?=,|\.|;| and |$)")
+
+
+def _topic_for_phrase(phrase: str) -> str | None:
+    words = _words(phrase)
+    for topic, keys in TOPICS.items():
+        if topic in words or any(k in words for k in keys):
+            return topic
+    return None
+
+
+@transaction.atomic
+def feed_steer(*, user: User, text: str) -> dict[str, float]:
+    """'more cooking, fewer pranks' -> cooking +0.5, pranks -0.5 (clamped to -1..1)."""
+    changes: dict[str, float] = {}
+    for verb, phrase in STEER.findall(text.lower()):
+        topic = _topic_for_phrase(phrase)
+        if topic is None:
+            continue
+        delta = {"more": 0.5, "lots of": 0.8, "much more": 0.8}.get(verb, -0.5)
+        if verb in ("no", "stop"):
+            delta = -1.0
+        changes[topic] = changes.get(topic, 0.0) + delta
+    if not changes:
+        raise ApiError("steering_not_understood",
+                       "Say what you want more or less of, e.g. 'more cooking, fewer pranks'.",
+                       400)  # fmt: skip
+    for topic, delta in changes.items():
+        row, _ = TopicWeight.objects.get_or_create(user=user, topic=topic, defaults={"weight": 0})
+        row.weight = max(-1.0, min(1.0, row.weight + delta))
+        row.save(update_fields=["weight", "updated_at"])
+    return dict(TopicWeight.objects.filter(user=user).values_list("topic", "weight"))
+
+
+def feed_steer_reset(*, user: User) -> None:
+    TopicWeight.objects.filter(user=user).delete()
