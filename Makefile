@@ -25,10 +25,13 @@ run: install
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python -m config.server -b 127.0.0.1 -p 8000 config.asgi:application
 
-# System packages the tests use: espeak-ng speaks the liveness digits in test clips.
+# System packages the tests use: espeak-ng speaks the liveness digits in test clips, and
+# Debian's Chromium (with its driver) runs the feed preview page in a real browser.
+SYSTEM_PACKAGES := espeak-ng chromium chromium-driver
 system-deps:
-	@command -v espeak-ng >/dev/null || apt-get install -y -q espeak-ng >/dev/null \
-		|| (apt-get update -q >/dev/null && apt-get install -y -q espeak-ng >/dev/null)
+	@command -v espeak-ng >/dev/null && command -v chromedriver >/dev/null \
+		|| apt-get install -y -q $(SYSTEM_PACKAGES) >/dev/null \
+		|| (apt-get update -q >/dev/null && apt-get install -y -q $(SYSTEM_PACKAGES) >/dev/null)
 
 test: install system-deps
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} \
