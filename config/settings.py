@@ -277,3 +277,7 @@ PROVENANCE_KEYS_DIR = Path(env_str("PROVENANCE_KEYS_DIR", str(VAR_DIR / "provena
 # text-to-video model in MODELS_DIR/text-to-video/<TEXT_TO_VIDEO_MODEL>; falls back, and says so).
 RENDER_BACKEND = env_str("RENDER_BACKEND", "procedural")
 TEXT_TO_VIDEO_MODEL = env_str("TEXT_TO_VIDEO_MODEL", "")
+CELERY_BEAT_SCHEDULE["feeds-trending"] = {
+    "task": "feeds.tasks.refresh_trending",
+    "schedule": float(env_int("TRENDING_REFRESH_SECONDS", 300)),
+}

@@ -204,3 +204,28 @@ def feed_steer(*, user: User, text: str) -> dict[str, float]:
 
 def feed_steer_reset(*, user: User) -> None:
     TopicWeight.objects.filter(user=user).delete()
+
+
+def trending_refresh(*, now: Any = None, window_days: int = 7) -> int:
+    """Time-decayed engagement for recent posts (a gravity score), run on a schedule."""
+    from datetime import timedelta
+
+    now = now or timezone.now()
+    recent = Post.objects.filter(
+        state=Post.State.LIVE, created_at__gte=now - timedelta(days=window_days)
+    ).only("id", "created_at", "like_count", "share_count", "comment_count", "completion_count")
+    batch: list[Post] = []
+    count = 0
+    for post in recent.iterator(chunk_size=2000):
+        age_hours = max(0.0, (now - post.created_at).total_seconds() / 3600)
+        engagement = (post.like_count + 2 * post.share_count + post.comment_count
+                      + 0.5 * post.completion_count)  # fmt: skip
+        post.trending_score = engagement / (age_hours + 2.0) ** 1.5
+        batch.append(post)
+        if len(batch) == 2000:
+            count += Post.objects.bulk_update(batch, ["trending_score"])
+            batch = []
+    count += Post.objects.bulk_update(batch, ["trending_score"]) if batch else 0
+    stale = Post.objects.filter(created_at__lt=now - timedelta(days=window_days))
+    stale.exclude(trending_score=0).update(trending_score=0)
+    return count

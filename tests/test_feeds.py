@@ -245,3 +245,12 @@ def test_publishing_makes_a_post_with_layout_and_credits(
     assert card["provenance"] == {"generated": True, "backend": "c2pa"}
     again = client_for(owner).post(f"/api/v1/videos/{video.id}/publish/", {"caption": "x"})
     assert again.status_code == 409 and again.json()["code"] == "video_not_draft"
+
+
+def test_trending_is_engagement_decayed_by_age(owner: User, friend: User) -> None:
+    old_hit = make_post(friend, likes=40, age_hours=48)
+    new_hit = make_post(friend, likes=40, age_hours=2)
+    quiet = make_post(friend, likes=0, age_hours=1)
+    assert services.trending_refresh() == 3
+    scores = {p.pk: p.trending_score for p in Post.objects.all()}
+    assert scores[new_hit.pk] > scores[old_hit.pk] > scores[quiet.pk] == 0
