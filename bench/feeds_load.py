@@ -64,11 +64,11 @@ def prepare() -> None:
             INSERT INTO accounts_user (password, is_superuser, username, first_name, last_name,
                 email, is_staff, is_active, date_joined, display_name)
             SELECT '!', false, 'u' || g, '', '', 'u' || g || '@bench.local', false, true, now(), ''
-            FROM generate_series(1, %s) g""", USERS)  # fmt: skip
+            FROM generate_series(1, %s::bigint) g""", USERS)  # fmt: skip
         sql(conn, """
             INSERT INTO accounts_follow (follower_id, followee_id, created_at)
             SELECT u.id, 1 + ((u.id * 7919 + k * 104729) %% %s), now()
-            FROM accounts_user u, generate_series(1, %s) k
+            FROM accounts_user u, generate_series(1, %s::bigint) k
             WHERE 1 + ((u.id * 7919 + k * 104729) %% %s) <> u.id
             ON CONFLICT DO NOTHING""", USERS, FOLLOWS_EACH, USERS)  # fmt: skip
         print(f"seeded {USERS} users and their follows in {time.perf_counter() - started:.0f} s")
@@ -90,7 +90,7 @@ def grow(target: int) -> None:
             SELECT md5('v' || g)::uuid, 1 + (g * 7919 %% %s), 'published', 'x.mp4', 'x.jpg',
                 'x.mp4', '', '', 'c2pa', '{"generated": true}', '{}', '{}', 'prompt ' || g,
                 720, 1280, 9.0, now() - (g %% 43200) * interval '1 minute', ''
-            FROM generate_series(%s, %s) g""", USERS, first, last)  # fmt: skip
+            FROM generate_series(%s::bigint, %s::bigint) g""", USERS, first, last)  # fmt: skip
         sql(conn, """
             INSERT INTO feeds_post (video_id, author_id, caption, visibility, state, cluster,
                 template, topic, like_count, comment_count, share_count, view_count,
@@ -102,19 +102,19 @@ def grow(target: int) -> None:
                 (ARRAY['cooking','pranks','sports','dance','pets','comedy','travel','music'])
                     [1 + g %% 8],
                 0, 0, 0, 0, 0, 0, 0, now() - (g %% 43200) * interval '1 minute'
-            FROM generate_series(%s, %s) g""", USERS, target, first, last)  # fmt: skip
+            FROM generate_series(%s::bigint, %s::bigint) g""", USERS, target, first, last)  # fmt: skip
         events = (last - first + 1) * EVENTS_PER_POST
         likes = int(events * 0.3)
         sql(conn, """
             INSERT INTO feeds_like (user_id, post_id, created_at)
             SELECT 1 + (k * 48271 %% %s), %s + (k * 16807 %% %s), now()
-            FROM generate_series(1, %s) k ON CONFLICT DO NOTHING""",
+            FROM generate_series(1, %s::bigint) k ON CONFLICT DO NOTHING""",
             USERS, first, last - first + 1, likes)  # fmt: skip
         sql(conn, """
             INSERT INTO feeds_view (user_id, post_id, watch_ms, completed, created_at)
             SELECT 1 + (k * 69621 %% %s), %s + (k * 40692 %% %s), 1000 + k %% 9000,
                    k %% 3 = 0, now()
-            FROM generate_series(1, %s) k""",
+            FROM generate_series(1, %s::bigint) k""",
             USERS, first, last - first + 1, events - likes)  # fmt: skip
         sql(conn, """
             UPDATE feeds_post p SET like_count = s.n FROM (

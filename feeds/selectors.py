@@ -18,6 +18,8 @@ from accounts.models import Follow, User
 from feeds.models import Like, Post, TopicWeight, View
 
 PAGE = 20
+RANKING_FIELDS = ("id", "author_id", "created_at", "like_count", "share_count", "comment_count",
+                  "view_count", "completion_count", "cluster", "template", "topic")  # fmt: skip
 SNAPSHOT_SIZE = 400
 SNAPSHOT_TTL = 3600
 CREATOR_SHARE, TEMPLATE_SHARE = 0.25, 0.3  # most of a page one creator / template may fill
@@ -81,7 +83,8 @@ def _candidates(viewer: User | None) -> list[Post]:
                    .values_list("id", flat=True)[:100])  # fmt: skip
     ids |= set(visible.order_by("-trending_score").values_list("id", flat=True)[:200])
     ids |= set(visible.order_by("-id").values_list("id", flat=True)[:150])
-    return list(Post.objects.filter(id__in=ids).select_related("video"))
+    # Only what ranking reads: the cards are loaded later for the one page shown.
+    return list(Post.objects.filter(id__in=ids).only(*RANKING_FIELDS))
 
 
 def _affinity(viewer: User | None, authors: set[int]) -> dict[int, float]:
