@@ -101,7 +101,8 @@ def grow(target: int) -> None:
                 'live', 'c' || (g %% (%s / 3 + 1)), 't' || (g %% 50),
                 (ARRAY['cooking','pranks','sports','dance','pets','comedy','travel','music'])
                     [1 + g %% 8],
-                0, 0, 0, 0, 0, 0, 0, now() - (g %% 43200) * interval '1 minute'
+                0, 0, 0, 0, 0, 0, 0,
+                now() - (g %% 43200) * interval '1 minute'
             FROM generate_series(%s::bigint, %s::bigint) g""", USERS, target, first, last)  # fmt: skip
         events = (last - first + 1) * EVENTS_PER_POST
         likes = int(events * 0.3)

@@ -94,6 +94,7 @@ def render_generation(job: Job, on_progress: Progress) -> dict[str, Any]:
     from consent.models import Appearance
     from generation.generations import stage_costs_record
     from generation.models import Video
+    from generation.pipeline.audio import SoundtrackError
     from generation.pipeline.cast import CastRefused
     from generation.pipeline.diffusion import renderer_from_config
     from generation.pipeline.pipeline import GenerationRequest, run
@@ -118,6 +119,8 @@ def render_generation(job: Job, on_progress: Progress) -> dict[str, Any]:
                      authorize=_authorizer(job), keys=signing_keys())  # fmt: skip
     except CastRefused as refused:
         raise JobFailed(refused.code, refused.message) from None
+    except SoundtrackError as too_long:  # the lines cannot fit even at the longest video
+        raise JobFailed("dialogue_too_long", str(too_long)) from None
     video = Video.objects.create(
         owner=job.owner,
         job=job,

@@ -116,3 +116,21 @@ def test_frames_come_out_in_order_with_the_right_size_and_count() -> None:
     assert len(frames) == scene.frame_count == 48
     assert frames[0].shape == (256, 144, 3) and frames[0].dtype == np.uint8
     assert done[-1] == (48, 48) and [d for d, _ in done] == sorted(d for d, _ in done)
+
+
+def test_a_shot_grows_to_fit_its_line_within_the_length_limit() -> None:
+    from generation.pipeline.scene import fit_dialogue, spoken_seconds
+    from generation.pipeline.storyboard import Line
+
+    line = "I did not expect to fly that high today, not in a million years!"
+    board = Storyboard(
+        shots=[Shot(duration_s=5.0, subjects=["kid"]),
+               Shot(duration_s=2.0, subjects=["kid"], dialogue=[Line("kid", line, 0.3)])],
+        subjects=[Subject("kid")],
+    )  # fmt: skip
+    assert fit_dialogue(board) == [1]
+    assert board.shots[1].duration_s >= 0.3 + spoken_seconds(line)
+    board.shots[0].duration_s = 19.0  # no room left under the 20 s limit
+    board.shots[1].duration_s = 1.0
+    fit_dialogue(board)
+    assert board.duration_s == pytest.approx(20.0)

@@ -20,7 +20,7 @@ from typing import Any
 
 from generation.pipeline.cast import CastMember, prepare_cast
 from generation.pipeline.render import ProceduralRenderer, RenderStats
-from generation.pipeline.scene import build_scene
+from generation.pipeline.scene import build_scene, fit_dialogue
 from generation.pipeline.storyboard import Storyboard
 from generation.pipeline.timeline import SpokenLine
 
@@ -97,6 +97,14 @@ def _hash(data: Any) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def _spoken_seconds(speaker: str, text: str, plan: Any) -> float:
+    from generation.pipeline import audio
+    from generation.pipeline.timeline import VoiceSpec
+
+    voiced = audio.voice_line(text, plan.voices.get(speaker, VoiceSpec()), 16000)
+    return len(voiced.samples) / voiced.rate
+
+
 def run(
     request: GenerationRequest,
     *,
@@ -125,8 +133,10 @@ def run(
     backends["cast"] = "cutout-texture" if request.cast else "none"
     progress.finish("cast")
 
-    # 3. Scene and motion: one world, global time.
+    # 3. Scene and motion: one world, global time. Shots first grow to fit their lines, as
+    #    voiced (a few tens of milliseconds a line), so no line is cut off.
     started = time.perf_counter()
+    fit_dialogue(board, measure=lambda speaker, text: _spoken_seconds(speaker, text, plan))
     scene = build_scene(board, voices=plan.voices, size=request.size)
     timings["scene"] = time.perf_counter() - started
     backends["scene"] = backends["motion"] = "ballistic-v1"

@@ -6,6 +6,7 @@ global time, so a prop knocked over in one shot is still on the floor in every l
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from generation.pipeline.motion import Motion, TimedAction, simulate
@@ -106,6 +107,37 @@ def build_scene(
         props=[PropState(p.name, p.x, motion.prop_falls.get(p.name)) for p in board.props],
         cameras=cameras, motion=motion, timeline=timeline,
     )  # fmt: skip
+
+
+SECONDS_PER_WORD = 0.42  # espeak-ng at 165 words a minute, with a margin for pauses
+MAX_SECONDS = 20.0
+
+
+def spoken_seconds(text: str) -> float:
+    return 0.3 + SECONDS_PER_WORD * len(text.split())
+
+
+def fit_dialogue(
+    board: Storyboard,
+    measure: Callable[[str, str], float] | None = None,
+    max_seconds: float = MAX_SECONDS,
+) -> list[int]:
+    """Lengthen shots whose lines would outrun them, within the video's length limit.
+
+    `measure(speaker, text)` gives a line's spoken seconds (the pipeline voices it to know;
+    the default estimates from the word count). A line cut off mid-word is worse than a
+    slightly longer video. Returns the shots that grew.
+    """
+    measure = measure or (lambda speaker, text: spoken_seconds(text))
+    grown = []
+    for index, shot in enumerate(board.shots):
+        ends = [line.at_s + measure(line.speaker, line.text) for line in shot.dialogue]
+        needed = max(ends, default=0.0)
+        spare = max_seconds - board.duration_s
+        if needed + 0.2 > shot.duration_s and spare > 0:
+            shot.duration_s = round(min(needed + 0.2, shot.duration_s + spare), 3)
+            grown.append(index)
+    return grown
 
 
 def _global_times(
