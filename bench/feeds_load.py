@@ -103,7 +103,8 @@ def grow(target: int) -> None:
                     [1 + g %% 8],
                 0, 0, 0, 0, 0, 0, 0,
                 now() - (g %% 43200) * interval '1 minute'
-            FROM generate_series(%s::bigint, %s::bigint) g""", USERS, target, first, last)  # fmt: skip
+            FROM generate_series(%s::bigint, %s::bigint) g""",
+            USERS, target, first, last)  # fmt: skip
         events = (last - first + 1) * EVENTS_PER_POST
         likes = int(events * 0.3)
         sql(conn, """
