@@ -254,3 +254,22 @@ def test_trending_is_engagement_decayed_by_age(owner: User, friend: User) -> Non
     assert services.trending_refresh() == 3
     scores = {p.pk: p.trending_score for p in Post.objects.all()}
     assert scores[new_hit.pk] > scores[old_hit.pk] > scores[quiet.pk] == 0
+
+
+def test_remixes_keep_their_lineage_and_are_listed_under_their_source(
+    owner: User, friend: User, stranger: User, client_for: Callable[[User], APIClient]
+) -> None:
+    source = make_post(owner, prompt="the original dance")
+    video = Video.objects.create(owner=friend, prompt="a remix of the dance", width=720,
+                                 height=1280, duration_s=5.0)  # fmt: skip
+    remix = services.post_publish(
+        video=video, author=friend, caption="my take", visibility="public", remix_of=source
+    )
+    hidden = Video.objects.create(owner=stranger, prompt="a private remix", duration_s=5.0)
+    services.post_publish(video=hidden, author=stranger, caption="", visibility="private",
+                          remix_of=source)  # fmt: skip
+    client = client_for(owner)
+    assert ids(client.get(f"/api/v1/posts/{source.id}/remixes/")) == [remix.id]
+    card = client.get(f"/api/v1/posts/{remix.id}/").json()
+    assert card["remix_of"] == {"id": source.id, "author": owner.username}
+    assert client.get(f"/api/v1/posts/{source.id}/").json()["remix_count"] == 2
