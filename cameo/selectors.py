@@ -3,31 +3,18 @@
 from __future__ import annotations
 
 from typing import Any
-from uuid import UUID
 
 from django.db.models import QuerySet
 from rest_framework.exceptions import NotFound
 
 from accounts.models import User, are_mutuals
 from cameo.models import Cameo, Capture
+from config.api import owned_or_404, parse_uuid
 from consent.models import Appearance, ConsentEvent, Grant
 
 
-def _uuid(value: Any) -> UUID | None:
-    try:
-        return value if isinstance(value, UUID) else UUID(str(value))
-    except ValueError:
-        return None
-
-
 def access_capture(*, user: User, capture_id: Any) -> Capture:
-    capture_uuid = _uuid(capture_id)
-    capture = (
-        Capture.objects.filter(id=capture_uuid, owner_id=user.pk).first() if capture_uuid else None
-    )
-    if capture is None:
-        raise NotFound("No such capture.")
-    return capture
+    return owned_or_404(Capture.objects.all(), user=user, object_id=capture_id, what="capture")
 
 
 def _visible_to(cameo: Cameo, user: User) -> bool:
@@ -45,7 +32,7 @@ def _visible_to(cameo: Cameo, user: User) -> bool:
 
 
 def access_cameo(*, user: User, cameo_id: Any, owner_only: bool = False) -> Cameo:
-    cameo_uuid = _uuid(cameo_id)
+    cameo_uuid = parse_uuid(cameo_id)
     cameo = (
         Cameo.objects.select_related("owner").filter(id=cameo_uuid).first() if cameo_uuid else None
     )

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from uuid import UUID
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db.models import QuerySet
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.pagination import CursorPagination
@@ -46,6 +48,23 @@ def _flatten_fields(detail: Any) -> dict[str, list[str]]:
         else:
             fields[name] = [str(messages)]
     return fields
+
+
+def parse_uuid(value: Any) -> UUID | None:
+    """An id from a URL or body as a UUID, or None when it is not one (a 404, never a 500)."""
+    try:
+        return value if isinstance(value, UUID) else UUID(str(value))
+    except ValueError:
+        return None
+
+
+def owned_or_404(queryset: QuerySet, *, user: Any, object_id: Any, what: str) -> Any:
+    """The caller's own object by id; anyone else's looks exactly like a missing one."""
+    object_uuid = parse_uuid(object_id)
+    found = queryset.filter(id=object_uuid, owner_id=user.pk).first() if object_uuid else None
+    if found is None:
+        raise exceptions.NotFound(f"No such {what}.")
+    return found
 
 
 def error_body(code: str, detail: str, fields: dict[str, list[str]] | None = None) -> dict:
