@@ -181,6 +181,13 @@ def _basis(cameo: Any, user: User) -> tuple[str, Grant | None] | None:
     return None
 
 
+def _refuse(cameo: Any, user: User, stage: str, reason: str, code: str, message: str) -> None:
+    """Audit a refused cast, then refuse it."""
+    event(ConsentEvent.Kind.CAST_REFUSED, subject=cameo.owner, actor=user, cameo=cameo,
+          stage=stage, reason=reason)  # fmt: skip
+    raise ApiError(code, message, 403)
+
+
 def cast_authorize(*, cameo: Any, user: User, stage: str, job: Any = None) -> dict[str, Any]:
     """Check that `user` may cast `cameo` now, and return the receipt of that permission.
 
@@ -188,26 +195,13 @@ def cast_authorize(*, cameo: Any, user: User, stage: str, job: Any = None) -> di
     purpose: a refusal is audited even though the refusal then raises.
     """
     if not cameo.is_active:
-        event(
-            ConsentEvent.Kind.CAST_REFUSED,
-            subject=cameo.owner,
-            actor=user,
-            cameo=cameo,
-            stage=stage,
-            reason="revoked",
+        _refuse(
+            cameo, user, stage, "revoked", "cameo_revoked", "This cameo was revoked by its owner."
         )
-        raise ApiError("cameo_revoked", "This cameo was revoked by its owner.", 403)
     basis = _basis(cameo, user)
     if basis is None:
-        event(
-            ConsentEvent.Kind.CAST_REFUSED,
-            subject=cameo.owner,
-            actor=user,
-            cameo=cameo,
-            stage=stage,
-            reason="not_permitted",
-        )
-        raise ApiError("cameo_not_permitted", "You may not use this cameo.", 403)
+        _refuse(cameo, user, stage, "not_permitted", "cameo_not_permitted",
+                "You may not use this cameo.")  # fmt: skip
     reason, grant = basis
     receipt = {
         "cameo": str(cameo.id),
