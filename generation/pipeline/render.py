@@ -330,7 +330,15 @@ def _trees(spacing: float, dark: float) -> Callable[[Any, Any, Any, Any], None]:
         jitter = _hash(cell) * 0.8 + 1.6
         trunk = ((local.abs() < 0.12) & (y < jitter)).float()
         _paint(image, trunk, _color((0.35 * dark, 0.22 * dark, 0.1 * dark), x))
-        crown = _coverage(((local**2 + (y - jitter - 0.5) ** 2).sqrt() - 0.9), px)
+        # A crown is wider than half the spacing: draw the neighbours' crowns too, or each
+        # would be cut off straight at its cell's edge.
+        crown = None
+        for offset in (-1, 0, 1):
+            near = cell + offset
+            lx = x - (near + 0.5) * spacing
+            top = _hash(near) * 0.8 + 1.6
+            cover = _coverage(((lx**2 + (y - top - 0.5) ** 2).sqrt() - 0.9), px)
+            crown = cover if crown is None else crown.maximum(cover)
         _paint(image, crown, _color((0.15 * dark, 0.45 * dark, 0.15 * dark), x))
 
     return draw

@@ -84,9 +84,10 @@ def build_scene(
     default resolution (previews, tests); it must keep the aspect's shape."""
     board.validate()
     width, height = size or board.size
-    starts = {s.name: -0.9 + 1.8 * i / max(1, len(board.subjects) - 1)
-              for i, s in enumerate(board.subjects)} if len(board.subjects) > 1 else {
-              board.subjects[0].name: 0.0}  # fmt: skip
+    # Subjects spread across the stage; one stands in the middle; an empty set is a plate.
+    count = len(board.subjects)
+    starts = {s.name: (-0.9 + 1.8 * i / (count - 1)) if count > 1 else 0.0
+              for i, s in enumerate(board.subjects)}  # fmt: skip
     props_x = {p.name: p.x for p in board.props}
     spans, actions, dialogue, extra = _global_times(board, props_x)
     duration = spans[-1].end_s
