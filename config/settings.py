@@ -267,6 +267,8 @@ CELERY_BEAT_SCHEDULE["cameo-retention"] = {
 # --- Generation -----------------------------------------------------------------------------
 GENERATION_DAILY_BUDGET = env_int("GENERATION_DAILY_BUDGET", 20)
 GENERATION_MAX_SECONDS = env_int("GENERATION_MAX_SECONDS", 20)
+# Remixes a user may ask for per 24 h (each costs about as much as a generation).
+REMIX_DAILY_BUDGET = env_int("REMIX_DAILY_BUDGET", 20)
 # An OpenAI-compatible endpoint for the planner; empty means the rule-based planner.
 PLANNER_URL = env_str("PLANNER_URL", "")
 PLANNER_MODEL = env_str("PLANNER_MODEL", "")

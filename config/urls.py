@@ -15,6 +15,7 @@ api_v1 = [
     path("", include("consent.urls")),
     path("", include("cameo.urls")),
     path("", include("feeds.urls")),
+    path("", include("remix.urls")),
 ]
 
 urlpatterns = [

@@ -31,8 +31,8 @@ class PostCardSerializer(serializers.ModelSerializer):
     class Meta:
         model = Post
         fields = ["id", "author", "caption", "hashtags", "visibility", "video", "credits",
-                  "remix_of", "remix_count", "like_count", "comment_count", "share_count",
-                  "view_count", "provenance", "created_at"]  # fmt: skip
+                  "remix_of", "remix_count", "allow_remix", "like_count", "comment_count",
+                  "share_count", "view_count", "provenance", "created_at"]  # fmt: skip
 
     def get_author(self, post: Post) -> dict[str, str]:
         return {"username": post.author.username, "display_name": post.author.display_name}
@@ -92,7 +92,10 @@ class PublishApi(APIView):
         video = access_video(user=request.user, video_id=video_id)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        source = getattr(video, "remix_source_post", None)
+        from remix.selectors import remix_of_video
+
+        remix = remix_of_video(video)  # a remix is published as a remix of its source
+        source = remix.source_post if remix is not None else None
         post = services.post_publish(video=video, author=request.user, remix_of=source,
                                      **data.validated_data)  # fmt: skip
         card = selectors.with_cards(Post.objects.filter(pk=post.pk)).get()
@@ -102,9 +105,27 @@ class PublishApi(APIView):
 class PostDetailApi(APIView):
     permission_classes = [AllowAny]
 
+    class UpdateSerializer(serializers.Serializer):
+        allow_remix = serializers.BooleanField(required=False)
+        caption = serializers.CharField(max_length=500, required=False, allow_blank=True)
+
     @extend_schema(responses={200: PostCardSerializer})
     def get(self, request: Request, post_id: int) -> Response:
         post = selectors.access_post(viewer=request.user, post_id=post_id)
+        return Response(
+            PostCardSerializer(selectors.with_cards(Post.objects.filter(pk=post.pk)).get()).data
+        )
+
+    @extend_schema(request=UpdateSerializer, responses={200: PostCardSerializer})
+    def patch(self, request: Request, post_id: int) -> Response:
+        if not request.user.is_authenticated:
+            raise ApiError("not_authenticated", "Log in to edit a post.", 401)
+        post = selectors.access_post(viewer=request.user, post_id=post_id)
+        if post.author_id != request.user.pk:
+            raise ApiError("permission_denied", "Only the author may edit a post.", 403)
+        data = self.UpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.post_update(post=post, **data.validated_data)
         return Response(
             PostCardSerializer(selectors.with_cards(Post.objects.filter(pk=post.pk)).get()).data
         )

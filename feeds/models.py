@@ -31,6 +31,8 @@ class Post(models.Model):
     remix_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="remixes"
     )
+    # The author's say over remixes of this post: on by default, switchable per post.
+    allow_remix = models.BooleanField(default=True)
     # Diversity keys: posts sharing a cluster are near-duplicates (same look and audio, or the
     # same prompt); posts sharing a template were made from the same storyboard shape.
     cluster = models.CharField(max_length=40, db_index=True, blank=True)

@@ -94,6 +94,23 @@ def post_publish(
     return post
 
 
+@transaction.atomic
+def post_update(*, post: Post, allow_remix: bool | None = None, caption: str | None = None) -> Post:
+    """The author's edits: whether others may remix the post, and its caption."""
+    fields = []
+    if allow_remix is not None:
+        post.allow_remix = allow_remix
+        fields.append("allow_remix")
+    if caption is not None:
+        post.caption = caption
+        fields.append("caption")
+        names = {tag.lower() for tag in HASHTAG.findall(caption)}
+        post.hashtags.set([Hashtag.objects.get_or_create(name=name)[0] for name in names])
+    if fields:
+        post.save(update_fields=fields)
+    return post
+
+
 # --- Engagement: a row per act, and the post's counter moved in the same transaction --------
 def _bump(post: Post, field: str, by: int) -> None:
     Post.objects.filter(pk=post.pk).update(**{field: F(field) + by})

@@ -4,7 +4,12 @@ from typing import Any
 
 from django.core.files.storage import default_storage
 from django.http import FileResponse, HttpRequest, HttpResponse
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
@@ -183,12 +188,35 @@ class VideoOutputSerializer(serializers.ModelSerializer):
     poster_url = serializers.SerializerMethodField()
     preview_url = serializers.SerializerMethodField()
     subtitles_url = serializers.SerializerMethodField()
+    remix_of = serializers.SerializerMethodField()
 
     class Meta:
         model = Video
         fields = ["id", "state", "width", "height", "duration_s", "url", "poster_url",
                   "preview_url", "subtitles_url", "provenance_backend", "manifest", "storyboard",
-                  "prompt", "created_at"]  # fmt: skip
+                  "prompt", "remix_of", "created_at"]  # fmt: skip
+
+    @extend_schema_field(
+        inline_serializer(
+            "VideoRemixOf",
+            {
+                "remix": serializers.UUIDField(),
+                "operation": serializers.CharField(),
+                "post": serializers.IntegerField(allow_null=True),
+                "video": serializers.UUIDField(allow_null=True),
+            },
+            allow_null=True,
+        )  # fmt: skip
+    )
+    def get_remix_of(self, video: Video) -> dict[str, Any] | None:
+        """A remix's draft shows its source before it is published (then its post does)."""
+        from remix.selectors import remix_of_video
+
+        remix = remix_of_video(video)
+        if remix is None:
+            return None
+        return {"remix": str(remix.id), "operation": remix.operation,
+                "post": remix.source_post_id, "video": remix.source_video_id}  # fmt: skip
 
     def get_url(self, video: Video) -> str:
         return media_url(video.file)

@@ -103,7 +103,6 @@ def _cast_subjects(board: Storyboard, cast: list[CastRequest], names: dict[str, 
     return pairs
 
 
-@transaction.atomic
 def generation_submit(
     *, owner: User, board: Storyboard, cast: list[CastRequest], burn_subtitles: bool,
     prompt: str, idempotency_key: str = "",
@@ -125,10 +124,13 @@ def generation_submit(
         "prompt": prompt,
         "size": None,
     }
-    job, created = job_submit(
-        owner=owner, kind=KIND, params=params, idempotency_key=idempotency_key
-    )
-    if created:
-        for cameo_id, cameo in cameos.items():
-            appearance_record(cameo=cameo, user=owner, job=job, receipt=receipts[cameo_id])
+    # The checks above stay outside the transaction, so a refused cast is audited although
+    # the request fails; the job and its appearances are written together.
+    with transaction.atomic():
+        job, created = job_submit(
+            owner=owner, kind=KIND, params=params, idempotency_key=idempotency_key
+        )
+        if created:
+            for cameo_id, cameo in cameos.items():
+                appearance_record(cameo=cameo, user=owner, job=job, receipt=receipts[cameo_id])
     return job, estimate_seconds(board)

@@ -32,6 +32,7 @@ HANDLERS = {
     "media.transcode": "generation.handlers:transcode_upload",
     "cameo.verify": "cameo.handlers:verify_capture_job",
     "generation.render": "generation.handlers:render_generation",
+    "remix.render": "remix.handlers:render_remix",
 }
 
 

@@ -30,7 +30,9 @@ def give_consent(user: User, *kinds: str) -> None:
         consent_accept(user=user, document=current_document(kind), client={"test": "yes"})
 
 
-def make_verified_cameo(owner: User, audience: str = "only_me") -> object:
+def make_verified_cameo(
+    owner: User, audience: str = "only_me", cutout_png: bytes | None = None
+) -> object:
     """A double as verification leaves it: rows plus its files under the biometric prefix.
 
     For permission and withdrawal tests; the verification itself is tested end to end with
@@ -60,7 +62,8 @@ def make_verified_cameo(owner: User, audience: str = "only_me") -> object:
     save = lambda name, data: default_storage.save(f"{capture.prefix}/{name}", ContentFile(data))  # noqa: E731
     clip = save("clip.mp4", b"\x00\x00\x00\x18ftypisom" + b"\x00" * 64)
     crops = [save(f"face_{i}.png", b"\x89PNG\r\n\x1a\n" + bytes([i]) * 32) for i in range(3)]
-    cutout = save("cutout.png", b"\x89PNG\r\n\x1a\n" + b"\x07" * 32)
+    # cutout_png: a real RGBA picture of the person, for tests that cast the double.
+    cutout = save("cutout.png", cutout_png or b"\x89PNG\r\n\x1a\n" + b"\x07" * 32)
     capture.clip = clip
     capture.save(update_fields=["clip"])
     cameo = Cameo.objects.create(owner=owner, capture=capture, audience=audience)

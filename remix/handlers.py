@@ -1,0 +1,114 @@
+"""The remix.render job: adapt the Django rows to the remix pipeline and keep its result."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+
+from generation.models import Job, Video
+from generation.runner import JobFailed, Progress
+
+
+def _double(remix: Any) -> Any:
+    from remix.pipeline.pipeline import CameoDouble
+
+    cameo = remix.cameo
+    biometrics = getattr(cameo, "biometrics", None) if cameo is not None else None
+    if cameo is None or not cameo.is_active or biometrics is None:
+        raise JobFailed("cameo_revoked", "The cameo was revoked by its owner.")
+    with default_storage.open(biometrics.cutout, "rb") as handle:
+        image = handle.read()  # RGBA: its colour channels are a frame of the verified clip
+    return CameoDouble(str(cameo.id), image, biometrics.voice_pitch.get("median_hz"))
+
+
+def _source_checked(remix: Any, job: Job) -> Any:
+    """The source must still be live, and the author must still allow remixes of it."""
+    from config.api import ApiError
+    from remix.services import remix_permitted
+
+    post = remix.source_post
+    if post is None or remix.source_video is None or not remix.source_video.file:
+        raise JobFailed("source_unavailable", "The source video was deleted.")
+    try:
+        remix_permitted(post=post, user=job.owner)
+    except ApiError as refused:
+        raise JobFailed(refused.error_code, str(refused.detail)) from None
+    return post
+
+
+def render_remix(job: Job, on_progress: Progress) -> dict[str, Any]:
+    from consent.models import Appearance
+    from generation.handlers import _authorizer, _store
+    from generation.pipeline.cast import CastRefused
+    from generation.provenance_keys import signing_keys
+    from generation.storage import local_copy
+    from remix.models import Remix
+    from remix.pipeline.pipeline import RemixError, RemixRequest, run
+
+    remix = Remix.objects.select_related(
+        "source_post__author", "source_video", "cameo__biometrics", "background_upload"
+    ).get(job=job)
+    post = _source_checked(remix, job)
+    double = _double(remix) if remix.operation == Remix.Operation.SWAP_SUBJECT else None
+    workdir = Path(settings.VAR_DIR) / "work" / job.id.hex
+    with contextlib.ExitStack() as stack:
+        source = stack.enter_context(local_copy(remix.source_video.file, ".mp4"))
+        image = None
+        if remix.background_upload is not None:
+            image = stack.enter_context(local_copy(remix.background_upload.file.name))
+        request = RemixRequest(
+            source=source,
+            operation=remix.operation,
+            job_id=str(job.id),
+            source_ref={
+                "post": post.pk,
+                "video": str(remix.source_video.id),
+                "author": post.author.username,
+            },  # fmt: skip
+            lineage=remix.lineage,
+            cameo=double,
+            background_image=image,
+            background_prompt=remix.background_prompt,
+            dialogue=remix.dialogue,
+            speaker=remix.cameo.owner.username if remix.cameo else job.owner.username,
+        )
+        try:
+            result = run(request, workdir=workdir, on_progress=on_progress,
+                         authorize=_authorizer(job), keys=signing_keys(),
+                         models_dir=Path(settings.MODELS_DIR))  # fmt: skip
+        except CastRefused as refused:
+            raise JobFailed(refused.code, refused.message) from None
+        except RemixError as bad:
+            raise JobFailed(bad.code, bad.message) from None
+    video = Video.objects.create(
+        owner=job.owner,
+        job=job,
+        file=_store(job, result.video, "video.mp4"),
+        poster=_store(job, result.poster, "poster.jpg"),
+        preview=_store(job, result.preview, "preview.mp4"),
+        subtitles=_store(job, result.subtitles, "subtitles.vtt"),
+        provenance=_store(job, result.sidecar, "video.provenance.json"),
+        provenance_backend=result.provenance_backend,
+        manifest=result.manifest,
+        fingerprint=result.fingerprint,
+        prompt=f"remix ({remix.operation}) of post {post.pk}",
+        width=result.width,
+        height=result.height,
+        duration_s=result.duration_s,
+    )
+    Remix.objects.filter(pk=remix.pk).update(video=video)
+    Appearance.objects.filter(job=job).update(video=video)
+    shutil.rmtree(workdir, ignore_errors=True)
+    return {
+        "video_id": str(video.id),
+        "remix_id": str(remix.id),
+        "output": video.file,
+        "timings": result.timings,
+        "backends": result.backends,
+        "counts": result.counts,
+    }

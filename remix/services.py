@@ -1,0 +1,104 @@
+"""Writes for remixes: ask for one (with every permission checked), and its outcome."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from config.api import ApiError
+from feeds.models import Post
+from generation.models import Job, Upload, Video
+from generation.services import job_submit
+from remix.models import Remix
+from remix.selectors import lineage_of
+
+KIND = "remix.render"
+
+
+def remix_permitted(*, post: Post, user: User) -> None:
+    """The source's author decides; their own videos they may always remix."""
+    if post.state != Post.State.LIVE or post.video.state != Video.State.PUBLISHED:
+        raise ApiError("source_unavailable", "This video is no longer available to remix.", 409)
+    if not post.allow_remix and post.author_id != user.pk:
+        raise ApiError("remix_not_allowed", "The author does not allow remixes of this video.", 403)
+
+
+def budget_check(owner: User) -> None:
+    since = timezone.now() - timedelta(days=1)
+    used = Job.objects.filter(owner=owner, kind=KIND, created_at__gte=since).count()
+    if used >= settings.REMIX_DAILY_BUDGET:
+        raise ApiError(
+            "remix_budget_exceeded",
+            f"You have used your {settings.REMIX_DAILY_BUDGET} remixes for today.",
+            429,
+        )
+
+
+def _background_upload(owner: User, upload_id: Any) -> Upload:
+    from generation.selectors import access_upload
+
+    upload = access_upload(user=owner, upload_id=upload_id)
+    if upload.kind != Upload.Kind.IMAGE or upload.state != Upload.State.READY:
+        raise ApiError("background_upload_invalid", "The background must be an accepted image "
+                       "upload.", 400, field="background_upload_id")  # fmt: skip
+    return upload
+
+
+def remix_submit(
+    *,
+    owner: User,
+    source: Post,
+    operation: str,
+    cameo_id: Any = None,
+    background_prompt: str = "",
+    background_upload_id: Any = None,
+    dialogue: list[str] | None = None,
+    idempotency_key: str = "",
+) -> Remix:
+    from cameo.selectors import access_cameo
+    from consent.services import appearance_record, cast_authorize
+
+    remix_permitted(post=source, user=owner)
+    budget_check(owner)
+    cameo = receipt = upload = None
+    if operation == Remix.Operation.SWAP_SUBJECT:
+        cameo = access_cameo(user=owner, cameo_id=cameo_id)
+        receipt = cast_authorize(cameo=cameo, user=owner, stage="submission")
+    else:
+        if background_upload_id:
+            upload = _background_upload(owner, background_upload_id)
+        elif background_prompt.strip():
+            from remix.pipeline.pipeline import RemixError, background_words
+
+            try:  # a setting we cannot draw is refused now, not after a queue wait
+                background_words(background_prompt)
+            except RemixError as exc:
+                raise ApiError(exc.code, exc.message, 400, field="background_prompt") from None
+    params = {
+        "operation": operation,
+        "source_post": source.pk,
+        "cameo_id": str(cameo.id) if cameo else None,
+        "background_prompt": background_prompt,
+        "background_upload_id": str(upload.id) if upload else None,
+        "dialogue": list(dialogue or []),
+    }
+    # The checks above stay outside the transaction: a refused cast is audited even though
+    # the request fails. The job, the remix and the appearance are written together.
+    with transaction.atomic():
+        job, created = job_submit(owner=owner, kind=KIND, params=params,
+                                  idempotency_key=idempotency_key)  # fmt: skip
+        if not created:
+            return job.remix
+        remix = Remix.objects.create(
+            owner=owner, operation=operation, source_post=source, source_video=source.video,
+            lineage=lineage_of(source), cameo=cameo, background_prompt=background_prompt,
+            background_upload=upload, dialogue=params["dialogue"], job=job,
+        )  # fmt: skip
+        if cameo is not None:
+            appearance_record(cameo=cameo, user=owner, job=job, receipt=receipt)
+    return remix

@@ -1,0 +1,288 @@
+"""Remix through the API: permissions, refusals with their own codes, jobs, lineage.
+
+Jobs run in this process with job_execute (the worker path is the same call; it is tested
+live in test_generation_live.py). Sources are clips built by tests/remix_media.py.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from django.core.files import File
+from django.core.files.storage import default_storage
+from rest_framework.test import APIClient
+
+from accounts.models import User
+from consent.models import Appearance, ConsentEvent
+from feeds.models import Post
+from feeds.services import post_publish
+from generation.models import Job, Video
+from generation.runner import job_execute
+from tests import remix_media as rm
+from tests.factories import make_verified_cameo
+
+Client = Callable[[User], APIClient]
+
+
+@pytest.fixture(scope="module")
+def source_clip(tmp_path_factory: pytest.TempPathFactory) -> rm.SourceTruth:
+    path = tmp_path_factory.mktemp("remix-src") / "source.mp4"
+    return rm.build_source(path, rm.SourceSpec(seconds=1.5, fps=12), keep_masks=False)
+
+
+def publish_clip(author: User, path: Path, caption: str = "") -> Post:
+    with open(path, "rb") as handle:
+        name = default_storage.save(f"jobs/{uuid.uuid4().hex}/video.mp4", File(handle))
+    video = Video.objects.create(owner=author, file=name, width=180, height=320, duration_s=1.5,
+                                 prompt="a person in a room")  # fmt: skip
+    return post_publish(video=video, author=author, caption=caption, visibility="public")
+
+
+def remix(client: APIClient, source: Post, **body: Any) -> Any:
+    payload = {"source_post_id": source.pk, "operation": "swap_background",
+               "background_prompt": "a sunny beach", **body}  # fmt: skip
+    return client.post("/api/v1/remixes/", payload, format="json")
+
+
+def run_remix(response: Any) -> Job:
+    assert response.status_code == 202, response.json()
+    job_id = response.json()["job"]["id"]
+    job_execute(job_id)
+    return Job.objects.get(id=job_id)
+
+
+def publish_remix(client: APIClient, job: Job) -> dict[str, Any]:
+    video_id = job.result["video_id"]
+    response = client.post(f"/api/v1/videos/{video_id}/publish/", {"caption": "mine"},
+                           format="json")  # fmt: skip
+    assert response.status_code == 201, response.json()
+    return response.json()
+
+
+def audio_packets(path: Path) -> list[bytes]:
+    import av
+
+    with av.open(str(path)) as container:
+        return [bytes(p) for p in container.demux(container.streams.audio[0]) if p.size]
+
+
+def tom_hanks_cutout() -> bytes:
+    import cv2
+
+    from tests.cameo_media import load_photo
+
+    image = cv2.cvtColor(load_photo("tom_hanks").image, cv2.COLOR_BGR2BGRA)
+    return cv2.imencode(".png", image)[1].tobytes()
+
+
+# --- refusals, each with its own code ------------------------------------------------------------
+def test_a_video_whose_author_disabled_remix_is_refused_with_its_own_code(
+    owner: User, friend: User, stranger: User, client_for: Client, source_clip: rm.SourceTruth
+) -> None:
+    source = publish_clip(owner, source_clip.path)
+    assert client_for(owner).get(f"/api/v1/posts/{source.pk}/").json()["allow_remix"] is True
+    not_author = client_for(stranger).patch(f"/api/v1/posts/{source.pk}/", {"allow_remix": False},
+                                            format="json")  # fmt: skip
+    assert not_author.status_code == 403
+    switched = client_for(owner).patch(f"/api/v1/posts/{source.pk}/", {"allow_remix": False},
+                                       format="json")  # fmt: skip
+    assert switched.status_code == 200 and switched.json()["allow_remix"] is False
+
+    refused = remix(client_for(friend), source)
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "remix_not_allowed"
+    assert not Job.objects.filter(kind="remix.render").exists()
+    # The author may still remix their own video.
+    assert remix(client_for(owner), source).status_code == 202
+
+
+def test_disabling_remix_while_a_remix_waits_fails_it_with_the_same_code(
+    owner: User, friend: User, client_for: Client, source_clip: rm.SourceTruth
+) -> None:
+    source = publish_clip(owner, source_clip.path)
+    response = remix(client_for(friend), source)
+    client_for(owner).patch(f"/api/v1/posts/{source.pk}/", {"allow_remix": False}, format="json")
+    job = run_remix(response)
+    assert (job.state, job.error_code) == ("failed", "remix_not_allowed")
+    assert not Video.objects.filter(job=job).exists()
+
+
+def test_a_cameo_the_user_may_not_use_is_refused_with_its_own_code(
+    owner: User, friend: User, client_for: Client, source_clip: rm.SourceTruth
+) -> None:
+    source = publish_clip(friend, source_clip.path)
+    cameo = make_verified_cameo(owner, audience="approved")  # friend has no approval
+    refused = remix(client_for(friend), source, operation="swap_subject", cameo_id=str(cameo.id))
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "cameo_not_permitted"
+    assert ConsentEvent.objects.filter(kind="cast_refused", cameo=cameo, actor=friend).exists()
+    assert not Appearance.objects.filter(cameo=cameo).exists()
+    # A private double is not even there for them: its id reveals nothing.
+    hidden = make_verified_cameo(User.objects.create_user("third", password="x" * 12))
+    missing = remix(client_for(friend), source, operation="swap_subject", cameo_id=str(hidden.id))
+    assert missing.status_code == 404 and missing.json()["code"] == "not_found"
+
+
+def test_cameo_permission_is_checked_again_just_before_rendering(
+    owner: User, friend: User, client_for: Client, source_clip: rm.SourceTruth
+) -> None:
+    source = publish_clip(friend, source_clip.path)
+    cameo = make_verified_cameo(owner, audience="everyone")
+    response = remix(client_for(friend), source, operation="swap_subject", cameo_id=str(cameo.id))
+    assert response.status_code == 202, response.json()
+    assert Appearance.objects.filter(cameo=cameo, used_by=friend).exists()
+    client_for(owner).patch(f"/api/v1/cameos/{cameo.id}/", {"audience": "only_me"}, format="json")
+    job = run_remix(response)
+    assert (job.state, job.error_code) == ("failed", "cameo_not_permitted")
+    refusal = ConsentEvent.objects.get(kind="cast_refused", cameo=cameo)
+    assert refusal.detail["stage"] == "render"
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        ({"operation": "swap_subject"}, 400, "invalid"),  # no cameo
+        ({"background_prompt": ""}, 400, "invalid"),  # no background
+        ({"background_prompt": "somewhere nice"}, 400, "background_unknown"),
+        ({"operation": "swap_everything"}, 400, "invalid"),
+        ({"source_post_id": 999_999}, 404, "not_found"),
+        ({"source_video_id": str(uuid.uuid4())}, 400, "invalid"),  # both sources given
+        ({"background_upload_id": str(uuid.uuid4()), "background_prompt": ""}, 404, "not_found"),
+        ({"dialogue": ["x" * 201]}, 400, "invalid"),
+    ],
+)
+def test_bad_remix_requests_get_a_clear_code_and_create_nothing(
+    owner: User, friend: User, client_for: Client, source_clip: rm.SourceTruth,
+    body: dict[str, Any], status: int, code: str,
+) -> None:  # fmt: skip
+    source = publish_clip(owner, source_clip.path)
+    response = remix(client_for(friend), source, **body)
+    assert response.status_code == status, response.json()
+    assert response.json()["code"] == code and response.json()["detail"]
+    assert not Job.objects.exists()
+
+
+def test_a_private_post_cannot_be_remixed_by_others_and_looks_missing(
+    owner: User, friend: User, client_for: Client, source_clip: rm.SourceTruth
+) -> None:
+    source = publish_clip(owner, source_clip.path)
+    Post.objects.filter(pk=source.pk).update(visibility="private")
+    by_post = remix(client_for(friend), source)
+    by_video = client_for(friend).post("/api/v1/remixes/", {
+        "source_video_id": str(source.video_id), "operation": "swap_background",
+        "background_prompt": "a beach"}, format="json")  # fmt: skip
+    assert by_post.status_code == by_video.status_code == 404
+
+
+def test_over_the_daily_remix_budget_is_a_429_with_its_own_code(
+    owner: User, friend: User, client_for: Client, source_clip: rm.SourceTruth, settings: Any
+) -> None:
+    settings.REMIX_DAILY_BUDGET = 1
+    source = publish_clip(owner, source_clip.path)
+    assert remix(client_for(friend), source).status_code == 202
+    second = remix(client_for(friend), source)
+    assert second.status_code == 429 and second.json()["code"] == "remix_budget_exceeded"
+
+
+def test_someone_elses_remix_is_not_found(
+    owner: User, friend: User, client_for: Client, source_clip: rm.SourceTruth
+) -> None:
+    source = publish_clip(owner, source_clip.path)
+    remix_id = remix(client_for(friend), source).json()["id"]
+    assert client_for(friend).get(f"/api/v1/remixes/{remix_id}/").status_code == 200
+    assert client_for(owner).get(f"/api/v1/remixes/{remix_id}/").status_code == 404
+
+
+# --- remixes that run --------------------------------------------------------------------------
+@pytest.mark.slow
+def test_a_background_remix_is_a_draft_linked_to_its_source_keeping_its_sound(
+    owner: User, friend: User, client_for: Client, source_clip: rm.SourceTruth
+) -> None:
+    source = publish_clip(owner, source_clip.path)
+    job = run_remix(remix(client_for(friend), source, background_prompt="a beach at sunset"))
+    assert job.state == "succeeded", (job.error_code, job.error_message)
+    video = Video.objects.get(id=job.result["video_id"])
+    detail = client_for(friend).get(f"/api/v1/videos/{video.id}/").json()
+    assert detail["state"] == "draft"
+    assert detail["remix_of"]["post"] == source.pk
+    assert detail["remix_of"]["video"] == str(source.video_id)
+    manifest = detail["manifest"]
+    assert manifest["remix"]["source"]["post"] == source.pk
+    assert manifest["remix"]["operation"] == "swap_background"
+    assert manifest["backends"]["background"].endswith("beach/golden_hour")
+    # The source's sound is kept bit for bit: the same AAC packets, not a re-encode.
+    assert manifest["backends"]["audio"] == "source (stream copy)"
+    local = Path(default_storage.path(video.file))
+    assert audio_packets(local) == audio_packets(source_clip.path)
+    assert (video.width, video.height) == (180, 320)
+
+    card = publish_remix(client_for(friend), job)
+    assert card["remix_of"] == {"id": source.pk, "author": owner.username}
+    assert client_for(owner).get(f"/api/v1/posts/{source.pk}/").json()["remix_count"] == 1
+
+
+@pytest.mark.slow
+def test_a_subject_swap_casts_the_cameo_says_its_line_and_names_it_in_provenance(
+    owner: User, friend: User, client_for: Client, source_clip: rm.SourceTruth
+) -> None:
+    source = publish_clip(friend, source_clip.path)
+    cameo = make_verified_cameo(owner, audience="everyone", cutout_png=tom_hanks_cutout())
+    response = remix(client_for(friend), source, operation="swap_subject",
+                     cameo_id=str(cameo.id), dialogue=["Hello there!"])  # fmt: skip
+    job = run_remix(response)
+    assert job.state == "succeeded", (job.error_code, job.error_message)
+    video = Video.objects.get(id=job.result["video_id"])
+    assert video.manifest["cast"][0]["cameo"] == str(cameo.id)
+    assert video.manifest["cast"][0]["consent_receipt"]["stage"] == "render"
+    assert video.manifest["backends"]["swap"]  # which method ran is recorded
+    assert job.result["counts"]["face_frames"] > 0
+    with default_storage.open(video.subtitles) as vtt:
+        assert "Hello there!" in vtt.read().decode()
+    # The owner sees the video their double appears in.
+    appearance = Appearance.objects.get(cameo=cameo, used_by=friend)
+    assert appearance.video_id == video.id
+    listed = client_for(owner).get(f"/api/v1/cameos/{cameo.id}/appearances/").json()
+    assert str(video.id) in str(listed)
+
+
+@pytest.mark.slow
+def test_lineage_is_correct_after_two_generations_of_remixes(
+    owner: User, friend: User, stranger: User, client_for: Client,
+    source_clip: rm.SourceTruth, tmp_path: Path,
+) -> None:  # fmt: skip
+    import cv2
+
+    root = publish_clip(owner, source_clip.path)
+    first = run_remix(remix(client_for(friend), root, background_prompt="a park"))
+    child = publish_remix(client_for(friend), first)
+    # The second generation's background is an uploaded image.
+    image = tmp_path / "plate.png"
+    cv2.imwrite(str(image), rm.new_background(180, 320))
+    with open(image, "rb") as handle:
+        upload = client_for(stranger).post("/api/v1/uploads/", {"kind": "image", "file": handle})
+    assert upload.status_code == 201, upload.json()
+    child_post = Post.objects.get(pk=child["id"])
+    second = run_remix(remix(client_for(stranger), child_post, background_prompt="",
+                             background_upload_id=upload.json()["id"]))  # fmt: skip
+    assert second.state == "succeeded", (second.error_code, second.error_message)
+    grandchild = publish_remix(client_for(stranger), second)
+
+    lineage = client_for(stranger).get(f"/api/v1/posts/{grandchild['id']}/lineage/").json()
+    assert [e["post"] for e in lineage] == [root.pk, child["id"], grandchild["id"]]
+    assert [e["author"] for e in lineage] == [owner.username, friend.username, stranger.username]
+    manifest = Video.objects.get(id=second.result["video_id"]).manifest
+    assert [e["post"] for e in manifest["remix"]["lineage"]] == [root.pk, child["id"]]
+    assert manifest["backends"]["background"] == "image"
+    assert grandchild["remix_of"]["id"] == child["id"]
+    counts = {p.pk: p.remix_count for p in Post.objects.all()}
+    assert counts == {root.pk: 1, child["id"]: 1, grandchild["id"]: 0}
+    # A private ancestor stays in the chain as a bare id.
+    Post.objects.filter(pk=child["id"]).update(visibility="private")
+    hidden = client_for(owner).get(f"/api/v1/posts/{grandchild['id']}/lineage/").json()
+    assert hidden[1] == {"post": child["id"], "video": None, "author": None, "visible": False}
+    assert np.all([e["visible"] for e in (hidden[0], hidden[2])])
