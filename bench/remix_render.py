@@ -98,7 +98,8 @@ def main() -> None:
             faces = face_backend(None)
             scores = identity_scores(
                 decode_frames(result.video), faces, face_embedding(faces, photo),
-                face_embedding(faces, next(decode_frames(truth.path))),
+                face_embedding(faces, next(decode_frames(truth.path))), truth.face_visible,
+                [f.face.box if f.face else None for f in result.track.frames],
             )  # fmt: skip
             print(f"  identity ({faces.name}): {scores.summary()} "
                   f"(source frames with the face in view: {sum(truth.face_visible)})")  # fmt: skip

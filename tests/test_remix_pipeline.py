@@ -34,6 +34,13 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> rm.SourceTruth:
     return rm.build_source(tmp_path_factory.mktemp("remix") / "source.mp4", SPEC)
 
 
+@pytest.fixture(scope="module")
+def cut_source(tmp_path_factory: pytest.TempPathFactory) -> rm.SourceTruth:
+    """Two shots, and a board hiding the face for a moment in the first."""
+    spec = rm.SourceSpec(seconds=2.5, size=(240, 432), fps=12, cut_at=1.5, occlude=(0.5, 0.8))
+    return rm.build_source(tmp_path_factory.mktemp("remix-cut") / "source.mp4", spec)
+
+
 def allow(cameo_id: str) -> dict[str, Any]:
     return {"cameo": cameo_id, "basis": "test"}
 
@@ -110,8 +117,9 @@ def test_a_background_swap_keeps_the_person_and_shows_the_new_setting(
 
 
 def test_a_subject_swap_puts_the_cameo_s_face_on_every_frame_where_a_face_is_seen(
-    source: rm.SourceTruth, tmp_path: Path
+    cut_source: rm.SourceTruth, tmp_path: Path
 ) -> None:
+    source = cut_source
     import cv2
 
     from cameo.biometrics.faces import face_backend
@@ -125,10 +133,13 @@ def test_a_subject_swap_puts_the_cameo_s_face_on_every_frame_where_a_face_is_see
     cameo = face_embedding(faces, load_photo("tom_hanks").image)
     first = next(decode_frames(source.path))
     subject = face_embedding(faces, first)
-    scores = identity_scores(decode_frames(result.video), faces, cameo, subject)
+    near = [f.face.box if f.face else None for f in result.track.frames]
+    scores = identity_scores(decode_frames(result.video), faces, cameo, subject,
+                             source.face_visible, near)  # fmt: skip
     print(f"\nsubject swap ({result.backends['swap']}): {scores.summary()}")
     visible = sum(source.face_visible)
-    assert len(scores.frames) >= 0.8 * visible
+    assert result.counts["cuts"] == 1
+    assert len(scores.frames) >= 0.8 * visible and len(scores.missed) <= 0.2 * visible
     assert scores.closer_to_cameo == len(scores.frames)  # in every frame with a face
     assert result.manifest["cast"] == [{"cameo": "cameo-1",
                                         "consent_receipt": allow("cameo-1")}]  # fmt: skip

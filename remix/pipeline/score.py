@@ -6,8 +6,9 @@ the cameo's face and to the source subject's face, with the same embedder.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -17,6 +18,7 @@ class IdentityScores:
     to_cameo: list[float] = field(default_factory=list)
     to_source: list[float] = field(default_factory=list)
     frames: list[int] = field(default_factory=list)  # indices of the frames with a face
+    missed: list[int] = field(default_factory=list)  # expected a face, found none there
 
     @property
     def closer_to_cameo(self) -> int:
@@ -28,6 +30,7 @@ class IdentityScores:
             return {"faces": 0}
         return {
             "faces": len(cameo),
+            "missed": len(self.missed),
             "closer_to_cameo": self.closer_to_cameo,
             "cameo_mean": round(float(cameo.mean()), 3),
             "cameo_min": round(float(cameo.min()), 3),
@@ -46,12 +49,30 @@ def face_embedding(faces: object, image_bgr: np.ndarray) -> np.ndarray:
 
 
 def identity_scores(
-    frames: Iterable[np.ndarray], faces: object, cameo: np.ndarray, source: np.ndarray
+    frames: Iterable[np.ndarray],
+    faces: Any,
+    cameo: np.ndarray,
+    source: np.ndarray,
+    visible: Sequence[bool] | None = None,
+    near: Sequence[Any] | None = None,
 ) -> IdentityScores:
+    """`visible[i]`: whether frame i truly shows the subject's face (a detection elsewhere,
+    say on a patterned board hiding the face, is not the subject). `near[i]`: the box
+    (x0, y0, x1, y1) where the subject's face is; the detection overlapping it most is
+    scored, not the largest (the offline detector also sees faces in a helmet's visor)."""
+    from remix.pipeline.track import box_iou, detect_faces
+
     scores = IdentityScores()
     for index, frame in enumerate(frames):
-        found = faces.detect(frame)  # type: ignore[attr-defined]
+        if visible is not None and not visible[index]:
+            continue
+        # The tracker's detection (with tiles for small faces), so both see the same faces.
+        found = detect_faces(faces, frame)
+        if near is not None and near[index] is not None:
+            found = [f for f in found if box_iou(f.box, near[index]) >= 0.3]
+            found.sort(key=lambda f: box_iou(f.box, near[index]), reverse=True)
         if not found:
+            scores.missed.append(index)
             continue
         vector = faces.embed(frame, found[0])  # type: ignore[attr-defined]
         scores.frames.append(index)
