@@ -72,6 +72,7 @@ def render_remix(job: Job, on_progress: Progress) -> dict[str, Any]:
             },  # fmt: skip
             lineage=remix.lineage,
             cameo=double,
+            kept_cameos=job.params.get("kept_cameos", []),
             background_image=image,
             background_prompt=remix.background_prompt,
             dialogue=remix.dialogue,

@@ -28,6 +28,17 @@ def remix_permitted(*, post: Post, user: User) -> None:
         raise ApiError("remix_not_allowed", "The author does not allow remixes of this video.", 403)
 
 
+def source_cameos(post: Post) -> list[Any]:
+    """The doubles a published video shows (appearances not taken down), in a stable order."""
+    from cameo.models import Cameo
+
+    return list(
+        Cameo.objects.filter(appearances__video_id=post.video_id,
+                             appearances__taken_down_at__isnull=True)
+        .select_related("owner").distinct().order_by("id")
+    )  # fmt: skip
+
+
 def budget_check(owner: User) -> None:
     since = timezone.now() - timedelta(days=1)
     used = Job.objects.filter(owner=owner, kind=KIND, created_at__gte=since).count()
@@ -79,6 +90,10 @@ def remix_submit(
                 background_words(background_prompt)
             except RemixError as exc:
                 raise ApiError(exc.code, exc.message, 400, field="background_prompt") from None
+    # A remix is a new video of everyone it keeps: each double already in the source must be
+    # one the remixer may use, and its owner sees the remix among its appearances.
+    kept = [c for c in source_cameos(source) if cameo is None or c.pk != cameo.pk]
+    kept_receipts = [cast_authorize(cameo=c, user=owner, stage="submission") for c in kept]
     params = {
         "operation": operation,
         "source_post": source.pk,
@@ -86,6 +101,7 @@ def remix_submit(
         "background_prompt": background_prompt,
         "background_upload_id": str(upload.id) if upload else None,
         "dialogue": list(dialogue or []),
+        "kept_cameos": [str(c.id) for c in kept],
     }
     # The checks above stay outside the transaction: a refused cast is audited even though
     # the request fails. The job, the remix and the appearance are written together.
@@ -101,4 +117,6 @@ def remix_submit(
         )  # fmt: skip
         if cameo is not None:
             appearance_record(cameo=cameo, user=owner, job=job, receipt=receipt)
+        for kept_cameo, kept_receipt in zip(kept, kept_receipts, strict=True):
+            appearance_record(cameo=kept_cameo, user=owner, job=job, receipt=kept_receipt)
     return remix

@@ -128,6 +128,30 @@ def test_a_cameo_the_user_may_not_use_is_refused_with_its_own_code(
     assert missing.status_code == 404 and missing.json()["code"] == "not_found"
 
 
+def test_a_double_already_in_the_source_must_be_one_the_remixer_may_use(
+    owner: User, friend: User, stranger: User, client_for: Client, source_clip: rm.SourceTruth
+) -> None:
+    # ana's video casts owner's double, which only people owner approves may use
+    source = publish_clip(stranger, source_clip.path)
+    cameo = make_verified_cameo(owner, audience="approved")
+    Appearance.objects.create(cameo=cameo, used_by=stranger, video=source.video, receipt={})
+    refused = remix(client_for(friend), source)
+    assert refused.status_code == 403 and refused.json()["code"] == "cameo_not_permitted"
+    # once owner opens the double to everyone, the remix keeps it, and owner sees the remix
+    client_for(owner).patch(f"/api/v1/cameos/{cameo.id}/", {"audience": "everyone"},
+                            format="json")  # fmt: skip
+    response = remix(client_for(friend), source)
+    assert response.status_code == 202, response.json()
+    job = Job.objects.get(id=response.json()["job"]["id"])
+    assert job.params["kept_cameos"] == [str(cameo.id)]
+    kept = Appearance.objects.get(cameo=cameo, used_by=friend)
+    assert kept.job_id == job.id and kept.receipt["basis"] == "everyone"
+    # and if owner closes it again before the remix renders, the job stops
+    client_for(owner).patch(f"/api/v1/cameos/{cameo.id}/", {"audience": "only_me"}, format="json")
+    job = run_remix(response)
+    assert (job.state, job.error_code) == ("failed", "cameo_not_permitted")
+
+
 def test_cameo_permission_is_checked_again_just_before_rendering(
     owner: User, friend: User, client_for: Client, source_clip: rm.SourceTruth
 ) -> None:
@@ -141,6 +165,18 @@ def test_cameo_permission_is_checked_again_just_before_rendering(
     assert (job.state, job.error_code) == ("failed", "cameo_not_permitted")
     refusal = ConsentEvent.objects.get(kind="cast_refused", cameo=cameo)
     assert refusal.detail["stage"] == "render"
+
+
+def test_revoking_the_cameo_cancels_a_remix_that_waits_to_use_it(
+    owner: User, friend: User, client_for: Client, source_clip: rm.SourceTruth
+) -> None:
+    source = publish_clip(friend, source_clip.path)
+    cameo = make_verified_cameo(owner, audience="everyone")
+    response = remix(client_for(friend), source, operation="swap_subject", cameo_id=str(cameo.id))
+    assert client_for(owner).post(f"/api/v1/cameos/{cameo.id}/revoke/").status_code == 200
+    job = Job.objects.get(id=response.json()["job"]["id"])
+    assert job.state == "cancelled"
+    assert ConsentEvent.objects.filter(kind="job_cancelled", cameo=cameo).exists()
 
 
 @pytest.mark.parametrize(

@@ -141,8 +141,8 @@ def test_a_subject_swap_puts_the_cameo_s_face_on_every_frame_where_a_face_is_see
     assert result.counts["cuts"] == 1
     assert len(scores.frames) >= 0.8 * visible and len(scores.missed) <= 0.2 * visible
     assert scores.closer_to_cameo == len(scores.frames)  # in every frame with a face
-    assert result.manifest["cast"] == [{"cameo": "cameo-1",
-                                        "consent_receipt": allow("cameo-1")}]  # fmt: skip
+    assert result.manifest["cast"] == [{"cameo": "cameo-1", "consent_receipt": allow("cameo-1"),
+                                        "role": "swapped_in"}]  # fmt: skip
     assert result.spoken and result.spoken[0].text == "Nice to meet you."
     assert result.backends["audio"] == "source+espeak-ng"
     assert cv2.imread(str(result.poster)) is not None

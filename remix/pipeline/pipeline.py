@@ -58,6 +58,8 @@ class RemixRequest:
     source_ref: dict[str, Any]  # {"post": id, "video": id, "author": name}: named in provenance
     lineage: list[dict[str, Any]] = field(default_factory=list)  # root first, source last
     cameo: CameoDouble | None = None
+    # Doubles already in the source that the remix keeps: authorised again like the cast one.
+    kept_cameos: list[str] = field(default_factory=list)
     background_image: Path | None = None
     background_prompt: str = ""
     dialogue: list[str] = field(default_factory=list)
@@ -292,6 +294,8 @@ def run(
     receipts: dict[str, dict[str, Any]] = {}
     if request.cameo is not None:
         receipts[request.cameo.cameo_id] = authorize(request.cameo.cameo_id)
+    for kept in request.kept_cameos:
+        receipts[kept] = authorize(kept)
     timings["cast"] = time.perf_counter() - started
     progress.finish("cast")
 
@@ -423,8 +427,13 @@ def run(
             "method": backends.get("swap") or backends.get("composite"),
         },
         "cast": [
-            {"cameo": cameo, "consent_receipt": receipt} for cameo, receipt in receipts.items()
-        ],  # fmt: skip
+            {
+                "cameo": cameo,
+                "consent_receipt": receipt,
+                "role": "kept_from_source" if cameo in request.kept_cameos else "swapped_in",
+            }
+            for cameo, receipt in receipts.items()
+        ],
     }
     signed = sign(raw, workdir / "final.mp4", manifest, keys=keys)
     print_ = fingerprint(signed.path)
