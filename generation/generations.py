@@ -65,7 +65,10 @@ def budget_check(owner: User) -> None:
 def estimate_seconds(board: Storyboard) -> float:
     frames = board.duration_s * board.fps
     costs = dict(DEFAULT_COSTS)
-    costs.update(StageCost.objects.values_list("stage", "seconds_per_frame"))
+    # Other pipelines (remix) keep their costs under a "kind." prefix.
+    costs.update(
+        StageCost.objects.exclude(stage__contains=".").values_list("stage", "seconds_per_frame")
+    )
     return round(FIXED_SECONDS + frames * sum(costs.values()), 1)
 
 

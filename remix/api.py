@@ -30,6 +30,13 @@ class RemixOutputSerializer(serializers.ModelSerializer):
                   "background_prompt", "dialogue", "job", "video", "created_at"]  # fmt: skip
 
 
+class RemixCreatedSerializer(RemixOutputSerializer):
+    estimate_s = serializers.FloatField()
+
+    class Meta(RemixOutputSerializer.Meta):
+        fields = [*RemixOutputSerializer.Meta.fields, "estimate_s"]
+
+
 class RemixCreateApi(APIView):
     throttle_classes = [JobSubmitThrottle]
 
@@ -63,7 +70,7 @@ class RemixCreateApi(APIView):
             return data
 
     @extend_schema(request=InputSerializer, parameters=[IDEMPOTENCY],
-                   responses={202: RemixOutputSerializer})  # fmt: skip
+                   responses={202: RemixCreatedSerializer})  # fmt: skip
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -84,7 +91,9 @@ class RemixCreateApi(APIView):
             dialogue=found["dialogue"],
             idempotency_key=request.headers.get("Idempotency-Key", "")[:80],
         )
-        return Response(RemixOutputSerializer(remix).data, status=status.HTTP_202_ACCEPTED)
+        body = {**RemixOutputSerializer(remix).data,
+                "estimate_s": services.estimate_seconds(source.video)}  # fmt: skip
+        return Response(body, status=status.HTTP_202_ACCEPTED)
 
 
 class RemixDetailApi(APIView):

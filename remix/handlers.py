@@ -43,6 +43,7 @@ def _source_checked(remix: Any, job: Job) -> Any:
 
 def render_remix(job: Job, on_progress: Progress) -> dict[str, Any]:
     from consent.models import Appearance
+    from generation.generations import stage_costs_record
     from generation.handlers import _authorizer, _store
     from generation.pipeline.cast import CastRefused
     from generation.provenance_keys import signing_keys
@@ -104,6 +105,8 @@ def render_remix(job: Job, on_progress: Progress) -> dict[str, Any]:
     )
     Remix.objects.filter(pk=remix.pk).update(video=video)
     Appearance.objects.filter(job=job).update(video=video)
+    costs = {k: v for k, v in result.timings.items() if k not in ("cast", "prepare", "audio")}
+    stage_costs_record({f"{job.kind}.{k}": v for k, v in costs.items()}, result.frames)
     shutil.rmtree(workdir, ignore_errors=True)
     return {
         "video_id": str(video.id),

@@ -28,6 +28,23 @@ def remix_permitted(*, post: Post, user: User) -> None:
         raise ApiError("remix_not_allowed", "The author does not allow remixes of this video.", 403)
 
 
+# Seconds per frame of each stage before any remix has been measured here (2-core CPU,
+# bench/remix_render.py); finished jobs replace them with a running average.
+DEFAULT_COSTS = {"track": 0.05, "swap": 0.02, "encode": 0.013, "finish": 0.0015,
+                 "provenance": 0.0015}  # fmt: skip
+FIXED_SECONDS = 3.0
+FPS = 24  # every video made here is 24 fps
+
+
+def estimate_seconds(video: Video) -> float:
+    from generation.models import StageCost
+
+    costs = dict(DEFAULT_COSTS)
+    measured = StageCost.objects.filter(stage__startswith=f"{KIND}.")
+    costs.update({c.stage.removeprefix(f"{KIND}."): c.seconds_per_frame for c in measured})
+    return round(FIXED_SECONDS + video.duration_s * FPS * sum(costs.values()), 1)
+
+
 def source_cameos(post: Post) -> list[Any]:
     """The doubles a published video shows (appearances not taken down), in a stable order."""
     from cameo.models import Cameo

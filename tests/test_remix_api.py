@@ -245,6 +245,12 @@ def test_a_background_remix_is_a_draft_linked_to_its_source_keeping_its_sound(
     video = Video.objects.get(id=job.result["video_id"])
     detail = client_for(friend).get(f"/api/v1/videos/{video.id}/").json()
     assert detail["state"] == "draft"
+    # The job's measured stage costs now feed the next remix's estimate, not generation's.
+    from generation.models import StageCost
+
+    assert StageCost.objects.filter(stage="remix.render.track").exists()
+    estimate = remix(client_for(friend), source).json()["estimate_s"]
+    assert estimate > 0
     assert detail["remix_of"]["post"] == source.pk
     assert detail["remix_of"]["video"] == str(source.video_id)
     manifest = detail["manifest"]
