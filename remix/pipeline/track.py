@@ -29,6 +29,7 @@ SEGMENTER_NAME = "mediapipe:selfie_segmentation"
 SMOOTHER_NAME = "motion-adaptive-ema+guided-filter"
 WORK_SIDE = 384  # segmentation and smoothing run at most this size; the mask is scaled back up
 MAX_GAP_S = 0.6  # longer without the subject's face, and the track lets go of the box
+HOLD_BELOW = 0.75  # an occluded frame's mask under this share of the last clear one is held
 EMBED_EVERY_S = 1.0  # a tracklet's identity is re-checked this often
 MIN_FACE_SIDE = 0.04  # of the frame's short side: smaller detections are noise at phone sizes
 # Cosine similarity above which two faces are the same person. dlib's descriptors are not
@@ -292,6 +293,7 @@ def _subject_frames(
             seen.setdefault(index, (face, box))
     shots = _shot_of_frames(len(masks), cut_at)
     boxes = _bridged(seen, shots, max_gap)
+    masks = _held_masks(masks, seen, boxes, shots)
     return [
         TrackedFrame(
             index=i,
@@ -357,6 +359,36 @@ def _bridged(seen: dict[int, tuple[Face, Box]], shots: list[int], max_gap: int) 
                 boxes[k] = _lerp(before or after, after or before, t)  # type: ignore[arg-type]
         i = j
     return boxes
+
+
+def _held_masks(
+    masks: list[np.ndarray], seen: dict[int, tuple[Face, Box]], boxes: dict[int, Box],
+    shots: list[int],
+) -> list[np.ndarray]:  # fmt: skip
+    """Masks through a brief occlusion: where the face is hidden (box bridged) the segmenter
+    loses much of the body too, so the last clear sighting's mask in the same shot, moved with
+    the box, is laid under the frame's own. What hides the face then stays in front of the
+    new background too, as a foreground object should."""
+    import cv2
+
+    out = list(masks)
+    for index in sorted(set(boxes) - set(seen)):
+        clear = [i for i in seen if shots[i] == shots[index]]
+        if not clear:
+            continue
+        nearest = min(clear, key=lambda i: abs(i - index))
+        x0, y0, x1, y1 = (int(round(v)) for v in boxes[index])
+        here = np.count_nonzero(masks[index][max(0, y0) : y1, max(0, x0) : x1] > 127)
+        a0, b0, a1, b1 = (int(round(v)) for v in boxes[nearest])
+        there = np.count_nonzero(masks[nearest][max(0, b0) : b1, max(0, a0) : a1] > 127)
+        if here >= HOLD_BELOW * there:
+            continue  # the segmenter still sees the person: trust this frame
+        (cx, cy), (px, py) = _centre(boxes[index]), _centre(boxes[nearest])
+        shift = np.float32([[1, 0, cx - px], [0, 1, cy - py]])
+        height, width = masks[index].shape
+        moved = cv2.warpAffine(masks[nearest], shift, (width, height), flags=cv2.INTER_NEAREST)
+        out[index] = np.maximum(masks[index], moved)
+    return out
 
 
 def _lerp(a: Box, b: Box, t: float) -> Box:
