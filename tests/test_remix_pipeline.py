@@ -161,6 +161,31 @@ def test_a_cast_refused_just_before_rendering_stops_before_any_frame(
     assert not list((tmp_path / "work").glob("*.mp4"))
 
 
+def test_a_retry_after_a_late_failure_goes_on_from_the_encoded_video(
+    source: rm.SourceTruth, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from generation.pipeline import provenance
+    from remix.pipeline import track
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise OSError("the disk filled up while signing")
+
+    work = tmp_path / "work"
+    with monkeypatch.context() as patch:
+        patch.setattr(provenance, "sign", broken)
+        with pytest.raises(OSError):
+            remix(source, work, operation="swap_background", background_prompt="a beach")
+    assert (work / "video.mp4").exists()
+
+    def untouchable(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the retry tracked the source again")
+
+    monkeypatch.setattr(track, "track_subject", untouchable)
+    result = remix(source, work, operation="swap_background", background_prompt="a beach")
+    assert result.track is None and result.frames == len(source.masks)
+    assert result.backends["composite"] and result.manifest["remix"]["method"]
+
+
 @pytest.mark.parametrize(
     ("fields", "code"),
     [

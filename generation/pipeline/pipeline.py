@@ -75,7 +75,7 @@ class _Progress:
         self.report(stage, min(0.999, self.done))
 
 
-class _Record:
+class StageRecord:
     """stages.json in the workdir: which stages finished, with their outputs and timings."""
 
     def __init__(self, workdir: Path) -> None:
@@ -122,7 +122,7 @@ def run(
     board = request.storyboard
     board.validate()
     workdir.mkdir(parents=True, exist_ok=True)
-    record, progress = _Record(workdir), _Progress(on_progress)
+    record, progress = StageRecord(workdir), _Progress(on_progress)
     timings: dict[str, float] = {}
     backends: dict[str, str] = {"planner": board.planner or "client"}
 

@@ -251,53 +251,22 @@ def mux_source_audio(video_only: Path, source: Path, out_mp4: Path) -> bool:
     return True
 
 
-# --- the run -------------------------------------------------------------------------------------
-def run(
-    request: RemixRequest,
-    *,
-    workdir: Path,
-    on_progress: Callable[[str, float], None],
-    authorize: Callable[[str], dict[str, Any]],
-    keys: Any,
-    models_dir: Path | None = None,
-) -> RemixResult:
+def _track_swap_encode(
+    request: RemixRequest, info: Any, *, fps: int, workdir: Path, progress: _Progress,
+    models_dir: Path | None,
+) -> tuple[Any, dict[str, Any]]:  # fmt: skip
+    """Steps 3-6 of run(): the expensive part, recorded so that a retry can skip it."""
     from cameo.biometrics.faces import face_backend
     from generation.pipeline import encode, subtitles
-    from generation.pipeline.fingerprint import fingerprint
-    from generation.pipeline.provenance import sign, watermark_frames
+    from generation.pipeline.provenance import watermark_frames
     from remix.pipeline.background import BackgroundCompositor
     from remix.pipeline.faceswap import SwapUnavailable, face_swapper
     from remix.pipeline.track import track_subject
 
-    # 1. Check inputs: an operation that cannot run fails here, before any work.
-    if request.operation not in OPERATIONS:
-        raise RemixError("operation_unknown", f"{request.operation!r} is not a remix operation.")
-    if request.operation == "swap_subject" and request.cameo is None:
-        raise RemixError("cameo_required", "A subject swap needs a cameo.")
-    if request.operation == "swap_background" and not (
-        request.background_image or request.background_prompt.strip()
-    ):
-        raise RemixError("background_required", "A background swap needs words or an image.")
-    if request.operation == "swap_background" and request.background_image is None:
-        background_words(request.background_prompt)  # a setting we cannot draw fails now
-    info = check_source(request.source)
     width, height = info.width, info.height
-    fps = max(1, int(round(info.fps or 24)))
-    workdir.mkdir(parents=True, exist_ok=True)
-    progress = _Progress(on_progress)
     timings: dict[str, float] = {}
-    backends: dict[str, str] = {"decode": "pyav"}
+    backends: dict[str, str] = {}
     counts: dict[str, int] = {}
-
-    # 2. Cast: the cameo's permission checked again now, just before any frame is touched.
-    started = time.perf_counter()
-    receipts: dict[str, dict[str, Any]] = {}
-    if request.cameo is not None:
-        receipts[request.cameo.cameo_id] = authorize(request.cameo.cameo_id)
-    for kept in request.kept_cameos:
-        receipts[kept] = authorize(kept)
-    timings["cast"] = time.perf_counter() - started
-    progress.finish("cast")
 
     # 3. Track the main subject through every frame: boxes, faces, person masks.
     started = time.perf_counter()
@@ -358,7 +327,7 @@ def run(
         backends["audio"] = "source+espeak-ng"
     else:
         backends["audio"] = "source (stream copy)" if info.has_audio else "none"
-    vtt = subtitles.write_webvtt(spoken, workdir / "subtitles.vtt")
+    subtitles.write_webvtt(spoken, workdir / "subtitles.vtt")
     timings["audio"] = time.perf_counter() - started
     progress.finish("audio")
 
@@ -385,14 +354,13 @@ def run(
                 progress("render", index / frame_count)
             yield np.ascontiguousarray(frame[:, :, ::-1])
 
-    picture = workdir / ("picture.mp4" if wav is None else "video.mp4")
+    raw = workdir / "video.mp4"
+    picture = workdir / ("picture.mp4" if wav is None and info.has_audio else "video.mp4")
     encoded = encode.encode(
         watermark_frames(swapped(), fps), fps=fps, width=width, height=height, audio_wav=wav,
         out_mp4=picture, duration_s=duration_s,
     )  # fmt: skip
-    raw = picture
-    if wav is None and info.has_audio:
-        raw = workdir / "video.mp4"
+    if picture != raw:
         mux_source_audio(picture, request.source, raw)
     timings["swap"] = op_seconds[0]
     timings["encode"] = time.perf_counter() - started - op_seconds[0]
@@ -400,6 +368,82 @@ def run(
     counts["encoded_frames"] = encoded.frames
     counts.update({f"swap.{k}": v for k, v in getattr(swapper, "stats", {}).items()})
     progress.finish("render")
+
+    entry = {
+        "frames": frame_count,
+        "duration_s": duration_s,
+        "spoken": [vars(line) for line in spoken],
+        "timings": timings,
+        "backends": backends,
+        "counts": counts,
+    }
+    return track, entry
+
+
+# --- the run -------------------------------------------------------------------------------------
+def run(
+    request: RemixRequest,
+    *,
+    workdir: Path,
+    on_progress: Callable[[str, float], None],
+    authorize: Callable[[str], dict[str, Any]],
+    keys: Any,
+    models_dir: Path | None = None,
+) -> RemixResult:
+    from generation.pipeline import encode
+    from generation.pipeline.fingerprint import fingerprint
+    from generation.pipeline.pipeline import StageRecord
+    from generation.pipeline.provenance import sign
+
+    # 1. Check inputs: an operation that cannot run fails here, before any work.
+    if request.operation not in OPERATIONS:
+        raise RemixError("operation_unknown", f"{request.operation!r} is not a remix operation.")
+    if request.operation == "swap_subject" and request.cameo is None:
+        raise RemixError("cameo_required", "A subject swap needs a cameo.")
+    if request.operation == "swap_background" and not (
+        request.background_image or request.background_prompt.strip()
+    ):
+        raise RemixError("background_required", "A background swap needs words or an image.")
+    if request.operation == "swap_background" and request.background_image is None:
+        background_words(request.background_prompt)  # a setting we cannot draw fails now
+    info = check_source(request.source)
+    width, height = info.width, info.height
+    fps = max(1, int(round(info.fps or 24)))
+    workdir.mkdir(parents=True, exist_ok=True)
+    progress = _Progress(on_progress)
+    timings: dict[str, float] = {}
+    backends: dict[str, str] = {"decode": "pyav"}
+    counts: dict[str, int] = {}
+
+    # 2. Cast: the cameo's permission checked again now, just before any frame is touched.
+    started = time.perf_counter()
+    receipts: dict[str, dict[str, Any]] = {}
+    if request.cameo is not None:
+        receipts[request.cameo.cameo_id] = authorize(request.cameo.cameo_id)
+    for kept in request.kept_cameos:
+        receipts[kept] = authorize(kept)
+    timings["cast"] = time.perf_counter() - started
+    progress.finish("cast")
+
+    # 3-6. Track, prepare, voice, then swap every frame while encoding. A retry whose
+    #      earlier attempt got this far (the encoded video is in the workdir) goes on from it.
+    record = StageRecord(workdir)
+    vtt = workdir / "subtitles.vtt"
+    raw = workdir / "video.mp4"
+    track = None
+    entry = record.done("render", raw, vtt)
+    if entry is None:
+        track, entry = _track_swap_encode(request, info, fps=fps, workdir=workdir,
+                                          progress=progress, models_dir=models_dir)  # fmt: skip
+        record.save("render", **entry)
+    else:
+        for stage in ("track", "prepare", "audio", "render"):
+            progress.finish(stage)
+    timings.update(entry["timings"])
+    backends.update(entry["backends"])
+    counts.update(entry["counts"])
+    spoken = [SpokenLine(**line) for line in entry["spoken"]]
+    frame_count, duration_s = entry["frames"], entry["duration_s"]
 
     # 7. Poster and preview for the feed.
     started = time.perf_counter()
