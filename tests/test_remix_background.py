@@ -183,3 +183,24 @@ def test_the_background_plate_cover_crops_to_the_exact_size() -> None:
 
 def _mean_abs(a: np.ndarray, b: np.ndarray, where: np.ndarray) -> float:
     return float(np.abs(a.astype(np.int16) - b.astype(np.int16))[where].mean())
+
+
+def test_after_a_reset_the_grade_follows_the_new_shot_at_once() -> None:
+    plate = np.full((64, 48, 3), 200, np.uint8)  # the new setting: as light as shot two
+    mask = np.zeros((64, 48), np.uint8)
+    mask[8:56, 8:40] = 255
+    dark = np.full((64, 48, 3), 40, np.uint8)
+    bright = np.full((64, 48, 3), 200, np.uint8)
+
+    def centre_after(reset: bool) -> int:
+        compositor = BackgroundCompositor(plate)
+        for _ in range(10):
+            compositor.composite(dark, mask)  # a long first shot, in the dark
+        if reset:
+            compositor.reset()  # the cut
+        return int(compositor.composite(bright, mask)[32, 24, 0])
+
+    # Shot two already matches the setting: graded by its own statistics it is left alone;
+    # graded by the first shot's stale ones, it is pushed off.
+    assert abs(centre_after(reset=True) - 200) <= 1
+    assert abs(centre_after(reset=False) - 200) > 3

@@ -49,6 +49,10 @@ class BackgroundCompositor:
         self._plate_stats: np.ndarray | None = None
         self._static_plate = _prepared_plate(self.plate)
 
+    def reset(self) -> None:
+        """Forget the person's smoothed colour: call it at a cut (new shot, new light)."""
+        self._person_stats = None
+
     def composite(
         self, frame_bgr: np.ndarray, mask_u8: np.ndarray, plate_bgr: np.ndarray | None = None
     ) -> np.ndarray:

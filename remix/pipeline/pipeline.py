@@ -343,8 +343,10 @@ def _track_swap_encode(
                 break
             tracked = track.frames[index]
             began = time.perf_counter()
-            if swapper is not None and index in cuts and hasattr(swapper, "reset"):
-                swapper.reset()  # landmark smoothing must not carry across a cut
+            if index in cuts:  # smoothing (landmarks, colour) must not carry across a cut
+                for stateful in (swapper, compositor):
+                    if stateful is not None and hasattr(stateful, "reset"):
+                        stateful.reset()
             if swapper is not None and tracked.face is not None:
                 frame = swapper.swap(frame, tracked.face)
             elif compositor is not None:
