@@ -50,11 +50,14 @@ def render_remix(job: Job, on_progress: Progress) -> dict[str, Any]:
     from generation.storage import local_copy
     from remix.models import Remix
     from remix.pipeline.pipeline import RemixError, RemixRequest, run
+    from remix.restage import can_restage
 
     remix = Remix.objects.select_related(
         "source_post__author", "source_video", "cameo__biometrics", "background_upload"
     ).get(job=job)
     post = _source_checked(remix, job)
+    if can_restage(remix):
+        return _restaged(remix, job, post, on_progress)
     double = _double(remix) if remix.operation == Remix.Operation.SWAP_SUBJECT else None
     workdir = Path(settings.VAR_DIR) / "work" / job.id.hex
     with contextlib.ExitStack() as stack:
@@ -112,7 +115,57 @@ def render_remix(job: Job, on_progress: Progress) -> dict[str, Any]:
         "video_id": str(video.id),
         "remix_id": str(remix.id),
         "output": video.file,
+        "method": "track+" + ("face-swap" if double else "composite"),
         "timings": result.timings,
         "backends": result.backends,
         "counts": result.counts,
+    }
+
+
+def _restaged(remix: Any, job: Job, post: Any, on_progress: Progress) -> dict[str, Any]:
+    """A video made here is re-rendered from its storyboard with the swap applied."""
+    from consent.models import Appearance
+    from generation.handlers import _store
+    from generation.pipeline.audio import SoundtrackError
+    from generation.pipeline.cast import CastRefused
+    from remix.models import Remix
+    from remix.pipeline.pipeline import RemixError
+    from remix.restage import METHOD, restage
+
+    try:
+        board, result = restage(remix, job, post, on_progress)
+    except CastRefused as refused:
+        raise JobFailed(refused.code, refused.message) from None
+    except RemixError as bad:
+        raise JobFailed(bad.code, bad.message) from None
+    except SoundtrackError as too_long:
+        raise JobFailed("dialogue_too_long", str(too_long)) from None
+    video = Video.objects.create(
+        owner=job.owner,
+        job=job,
+        file=_store(job, result.video, "video.mp4"),
+        poster=_store(job, result.poster, "poster.jpg"),
+        preview=_store(job, result.preview, "preview.mp4"),
+        subtitles=_store(job, result.subtitles, "subtitles.vtt"),
+        provenance=_store(job, result.sidecar, "video.provenance.json"),
+        provenance_backend=result.provenance_backend,
+        manifest=result.manifest,
+        fingerprint=result.fingerprint,
+        storyboard=board.as_dict(),
+        prompt=f"remix ({remix.operation}) of post {post.pk}",
+        width=result.width,
+        height=result.height,
+        duration_s=result.duration_s,
+    )
+    Remix.objects.filter(pk=remix.pk).update(video=video)
+    Appearance.objects.filter(job=job).update(video=video)
+    shutil.rmtree(Path(settings.VAR_DIR) / "work" / job.id.hex, ignore_errors=True)
+    return {
+        "video_id": str(video.id),
+        "remix_id": str(remix.id),
+        "output": video.file,
+        "method": METHOD,
+        "timings": result.timings,
+        "backends": result.backends,
+        "counts": {"frames": result.frames},
     }

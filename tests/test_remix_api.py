@@ -328,3 +328,59 @@ def test_lineage_is_correct_after_two_generations_of_remixes(
     hidden = client_for(owner).get(f"/api/v1/posts/{grandchild['id']}/lineage/").json()
     assert hidden[1] == {"post": child["id"], "video": None, "author": None, "visible": False}
     assert np.all([e["visible"] for e in (hidden[0], hidden[2])])
+
+
+# --- videos made here: re-staged from their storyboard ------------------------------------------
+def generated_post(author: User) -> Post:
+    """A video made by the generation pipeline (small and short), published."""
+    from generation.generations import generation_submit
+    from generation.pipeline.storyboard import Shot, Storyboard, Subject
+
+    board = Storyboard(shots=[Shot(framing="wide", duration_s=1.0, subjects=["runner"]),
+                              Shot(framing="medium", duration_s=1.0, subjects=["runner"])],
+                       subjects=[Subject(name="runner")], setting="park")  # fmt: skip
+    job, _ = generation_submit(owner=author, board=board, cast=[], burn_subtitles=False,
+                               prompt="a runner in the park")  # fmt: skip
+    Job.objects.filter(pk=job.pk).update(params={**job.params, "size": [180, 320]})
+    job_execute(job.id)
+    video = Video.objects.get(id=Job.objects.get(pk=job.pk).result["video_id"])
+    return post_publish(video=video, author=author, caption="run", visibility="public")
+
+
+@pytest.mark.slow
+def test_a_video_made_here_is_remixed_by_re_staging_its_storyboard(
+    owner: User, friend: User, client_for: Client
+) -> None:
+    source = generated_post(owner)
+    job = run_remix(remix(client_for(friend), source, background_prompt="a beach at night"))
+    assert job.state == "succeeded", (job.error_code, job.error_message)
+    assert job.result["method"] == "restage"
+    video = Video.objects.get(id=job.result["video_id"])
+    assert (video.storyboard["setting"], video.storyboard["lighting"]) == ("beach", "night")
+    # the same shots and timing as the source, at its size
+    assert [s["duration_s"] for s in video.storyboard["shots"]] == [1.0, 1.0]
+    assert (video.width, video.height) == (source.video.width, source.video.height)
+    assert video.duration_s == pytest.approx(source.video.duration_s)
+    remix_info = video.manifest["remix"]
+    assert (remix_info["method"], remix_info["source"]["post"]) == ("restage", source.pk)
+    assert publish_remix(client_for(friend), job)["remix_of"]["id"] == source.pk
+
+
+@pytest.mark.slow
+def test_a_subject_swap_on_a_video_made_here_casts_the_double_as_its_subject(
+    owner: User, friend: User, client_for: Client
+) -> None:
+    source = generated_post(friend)
+    cameo = make_verified_cameo(owner, audience="everyone", cutout_png=tom_hanks_cutout())
+    response = remix(client_for(friend), source, operation="swap_subject",
+                     cameo_id=str(cameo.id), dialogue=["My turn!"])  # fmt: skip
+    job = run_remix(response)
+    assert job.state == "succeeded", (job.error_code, job.error_message)
+    video = Video.objects.get(id=job.result["video_id"])
+    assert video.storyboard["subjects"][0]["cameo_id"] == str(cameo.id)
+    lines = [d["text"] for s in video.storyboard["shots"] for d in s["dialogue"]]
+    assert lines == ["My turn!"]
+    cast = video.manifest["cast"]
+    assert [c["cameo"] for c in cast] == [str(cameo.id)]
+    assert cast[0]["consent_receipt"]["stage"] == "render"
+    assert Appearance.objects.get(cameo=cameo, used_by=friend).video_id == video.id

@@ -39,6 +39,8 @@ class GenerationRequest:
     prompt: str = ""
     burn_subtitles: bool = False
     size: tuple[int, int] | None = None  # overrides the aspect's resolution (previews, tests)
+    # More for the signed manifest, e.g. {"remix": {...}} when a remix re-stages a video.
+    provenance_extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -209,6 +211,7 @@ def run(
                                                    if m.cameo_id == cameo), None),
                   "consent_receipt": receipt} for cameo, receipt in plan.receipts.items()],
         "honoured_instructions": plan.honoured,
+        **request.provenance_extra,
     }  # fmt: skip
     final = workdir / "final.mp4"
     signed = sign(raw, final, manifest, keys=keys)

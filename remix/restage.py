@@ -1,0 +1,90 @@
+"""Remix by re-staging: a video made here keeps its storyboard, so a background described in
+words, or a new subject, can be had by rendering the same storyboard again with the new
+setting or the new cast. Same shots, timing and motion; nothing to segment, so it also works
+where the tracker finds no person (the pipeline's drawn figures are not people to a person
+segmenter). An uploaded background image still goes through tracking and compositing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from generation.models import Job
+from generation.pipeline.storyboard import Line, Storyboard
+from remix.models import Remix
+
+METHOD = "restage"
+
+
+def can_restage(remix: Remix) -> bool:
+    board = remix.source_video.storyboard if remix.source_video else None
+    if not board or not board.get("shots"):
+        return False
+    if remix.operation == Remix.Operation.SWAP_BACKGROUND:
+        return remix.background_upload_id is None
+    return any(s.get("kind", "person") == "person" for s in board.get("subjects", []))
+
+
+def restaged_board(remix: Remix, kept_cameos: list[str]) -> tuple[Storyboard, list[dict]]:
+    """The source's storyboard with the swap applied, and the cast pairs to render it with."""
+    from remix.pipeline.pipeline import background_words
+
+    board = Storyboard.from_dict(remix.source_video.storyboard)  # type: ignore[union-attr]
+    swapped = None
+    if remix.operation == Remix.Operation.SWAP_BACKGROUND:
+        board.setting, board.lighting = background_words(remix.background_prompt)
+    else:
+        # The main subject: the first person the storyboard names.
+        subject = next(s for s in board.subjects if s.kind == "person")
+        subject.cameo_id, swapped = str(remix.cameo_id), subject.name
+    # Doubles the source cast stay only if the remix may keep them (authorised at submission
+    # and again before rendering); any other is drawn as a figure, never silently cast.
+    allowed = set(kept_cameos) | ({str(remix.cameo_id)} if swapped else set())
+    for subject in board.subjects:
+        if subject.cameo_id and subject.cameo_id not in allowed:
+            subject.cameo_id = None
+    if remix.dialogue:
+        speaker = swapped or (board.subjects[0].name if board.subjects else None)
+        if speaker is not None:
+            board.shots[-1].dialogue.extend(Line(speaker, text) for text in remix.dialogue)
+    pairs = [{"cameo_id": s.cameo_id, "subject": s.name} for s in board.subjects if s.cameo_id]
+    return board, pairs
+
+
+def restage(remix: Remix, job: Job, post: Any, on_progress: Any) -> Any:
+    """Run the generation pipeline on the re-staged storyboard; its result, remix-signed."""
+    from django.conf import settings
+
+    from generation.handlers import _authorizer, _cast_member
+    from generation.pipeline.diffusion import renderer_from_config
+    from generation.pipeline.pipeline import GenerationRequest, run
+    from generation.provenance_keys import signing_keys
+    from generation.storage import local_copy
+    from remix.pipeline.pipeline import _sha256
+
+    board, pairs = restaged_board(remix, job.params.get("kept_cameos", []))
+    source = remix.source_video
+    with local_copy(source.file, ".mp4") as path:  # type: ignore[union-attr]
+        digest = _sha256(path)
+    request = GenerationRequest(
+        storyboard=board,
+        job_id=str(job.id),
+        cast=[_cast_member(pair) for pair in pairs],
+        prompt=source.prompt,  # type: ignore[union-attr]
+        size=(source.width, source.height) if source.width else None,  # type: ignore[union-attr]
+        provenance_extra={"remix": {
+            "operation": remix.operation,
+            "method": METHOD,
+            "source": {"post": post.pk, "video": str(source.id),  # type: ignore[union-attr]
+                       "author": post.author.username, "sha256": digest},
+            "lineage": remix.lineage,
+        }},
+    )  # fmt: skip
+    renderer, _ = renderer_from_config(
+        settings.RENDER_BACKEND, Path(settings.MODELS_DIR), settings.TEXT_TO_VIDEO_MODEL
+    )
+    workdir = Path(settings.VAR_DIR) / "work" / job.id.hex
+    result = run(request, workdir=workdir, on_progress=on_progress, renderer=renderer,
+                 authorize=_authorizer(job), keys=signing_keys())  # fmt: skip
+    return board, result
