@@ -87,13 +87,40 @@ def _store(job: Job, path: Path | None, name: str) -> str:
         return default_storage.save(target, File(handle))
 
 
+def video_keep(job: Job, result: Any, *, storyboard: dict[str, Any], prompt: str) -> Any:
+    """Store a finished pipeline's files under the job's prefix and make its draft video.
+
+    `result` is a generation or remix result: the same files and figures by the same names.
+    The double's appearances recorded at submission now point at the video."""
+    from consent.models import Appearance
+    from generation.models import Video
+
+    video = Video.objects.create(
+        owner=job.owner,
+        job=job,
+        file=_store(job, result.video, "video.mp4"),
+        poster=_store(job, result.poster, "poster.jpg"),
+        preview=_store(job, result.preview, "preview.mp4"),
+        subtitles=_store(job, result.subtitles, "subtitles.vtt"),
+        provenance=_store(job, result.sidecar, "video.provenance.json"),
+        provenance_backend=result.provenance_backend,
+        manifest=result.manifest,
+        fingerprint=result.fingerprint,
+        storyboard=storyboard,
+        prompt=prompt,
+        width=result.width,
+        height=result.height,
+        duration_s=result.duration_s,
+    )
+    Appearance.objects.filter(job=job).update(video=video)
+    return video
+
+
 def render_generation(job: Job, on_progress: Progress) -> dict[str, Any]:
     """Run the generation pipeline for a submitted request and keep the draft video."""
     import shutil
 
-    from consent.models import Appearance
     from generation.generations import stage_costs_record
-    from generation.models import Video
     from generation.pipeline.audio import SoundtrackError
     from generation.pipeline.cast import CastRefused
     from generation.pipeline.diffusion import renderer_from_config
@@ -121,24 +148,7 @@ def render_generation(job: Job, on_progress: Progress) -> dict[str, Any]:
         raise JobFailed(refused.code, refused.message) from None
     except SoundtrackError as too_long:  # the lines cannot fit even at the longest video
         raise JobFailed("dialogue_too_long", str(too_long)) from None
-    video = Video.objects.create(
-        owner=job.owner,
-        job=job,
-        file=_store(job, result.video, "video.mp4"),
-        poster=_store(job, result.poster, "poster.jpg"),
-        preview=_store(job, result.preview, "preview.mp4"),
-        subtitles=_store(job, result.subtitles, "subtitles.vtt"),
-        provenance=_store(job, result.sidecar, "video.provenance.json"),
-        provenance_backend=result.provenance_backend,
-        manifest=result.manifest,
-        fingerprint=result.fingerprint,
-        storyboard=params["storyboard"],
-        prompt=request.prompt,
-        width=result.width,
-        height=result.height,
-        duration_s=result.duration_s,
-    )
-    Appearance.objects.filter(job=job).update(video=video)
+    video = video_keep(job, result, storyboard=params["storyboard"], prompt=request.prompt)
     stage_costs_record(result.timings, result.frames)
     shutil.rmtree(workdir, ignore_errors=True)
     return {

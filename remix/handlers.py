@@ -10,7 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.core.files.storage import default_storage
 
-from generation.models import Job, Video
+from generation.models import Job
 from generation.runner import JobFailed, Progress
 
 
@@ -42,9 +42,8 @@ def _source_checked(remix: Any, job: Job) -> Any:
 
 
 def render_remix(job: Job, on_progress: Progress) -> dict[str, Any]:
-    from consent.models import Appearance
     from generation.generations import stage_costs_record
-    from generation.handlers import _authorizer, _store
+    from generation.handlers import _authorizer, video_keep
     from generation.pipeline.cast import CastRefused
     from generation.provenance_keys import signing_keys
     from generation.storage import local_copy
@@ -90,24 +89,10 @@ def render_remix(job: Job, on_progress: Progress) -> dict[str, Any]:
             raise JobFailed(refused.code, refused.message) from None
         except RemixError as bad:
             raise JobFailed(bad.code, bad.message) from None
-    video = Video.objects.create(
-        owner=job.owner,
-        job=job,
-        file=_store(job, result.video, "video.mp4"),
-        poster=_store(job, result.poster, "poster.jpg"),
-        preview=_store(job, result.preview, "preview.mp4"),
-        subtitles=_store(job, result.subtitles, "subtitles.vtt"),
-        provenance=_store(job, result.sidecar, "video.provenance.json"),
-        provenance_backend=result.provenance_backend,
-        manifest=result.manifest,
-        fingerprint=result.fingerprint,
-        prompt=f"remix ({remix.operation}) of post {post.pk}",
-        width=result.width,
-        height=result.height,
-        duration_s=result.duration_s,
+    video = video_keep(
+        job, result, storyboard={}, prompt=f"remix ({remix.operation}) of post {post.pk}"
     )
     Remix.objects.filter(pk=remix.pk).update(video=video)
-    Appearance.objects.filter(job=job).update(video=video)
     costs = {k: v for k, v in result.timings.items() if k not in ("cast", "prepare", "audio")}
     stage_costs_record({f"{job.kind}.{k}": v for k, v in costs.items()}, result.frames)
     shutil.rmtree(workdir, ignore_errors=True)
@@ -124,8 +109,7 @@ def render_remix(job: Job, on_progress: Progress) -> dict[str, Any]:
 
 def _restaged(remix: Any, job: Job, post: Any, on_progress: Progress) -> dict[str, Any]:
     """A video made here is re-rendered from its storyboard with the swap applied."""
-    from consent.models import Appearance
-    from generation.handlers import _store
+    from generation.handlers import video_keep
     from generation.pipeline.audio import SoundtrackError
     from generation.pipeline.cast import CastRefused
     from remix.models import Remix
@@ -140,25 +124,13 @@ def _restaged(remix: Any, job: Job, post: Any, on_progress: Progress) -> dict[st
         raise JobFailed(bad.code, bad.message) from None
     except SoundtrackError as too_long:
         raise JobFailed("dialogue_too_long", str(too_long)) from None
-    video = Video.objects.create(
-        owner=job.owner,
-        job=job,
-        file=_store(job, result.video, "video.mp4"),
-        poster=_store(job, result.poster, "poster.jpg"),
-        preview=_store(job, result.preview, "preview.mp4"),
-        subtitles=_store(job, result.subtitles, "subtitles.vtt"),
-        provenance=_store(job, result.sidecar, "video.provenance.json"),
-        provenance_backend=result.provenance_backend,
-        manifest=result.manifest,
-        fingerprint=result.fingerprint,
+    video = video_keep(
+        job,
+        result,
         storyboard=board.as_dict(),
         prompt=f"remix ({remix.operation}) of post {post.pk}",
-        width=result.width,
-        height=result.height,
-        duration_s=result.duration_s,
     )
     Remix.objects.filter(pk=remix.pk).update(video=video)
-    Appearance.objects.filter(job=job).update(video=video)
     shutil.rmtree(Path(settings.VAR_DIR) / "work" / job.id.hex, ignore_errors=True)
     return {
         "video_id": str(video.id),

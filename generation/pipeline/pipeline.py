@@ -65,15 +65,19 @@ class GenerationResult:
     honoured: dict[str, list[str]]
 
 
-class _Progress:
-    def __init__(self, report: Callable[[str, float], None]) -> None:
-        self.report, self.done = report, 0.0
+class StageProgress:
+    """Whole-run progress from per-stage fractions, each stage weighted by its share."""
+
+    def __init__(
+        self, report: Callable[[str, float], None], weights: dict[str, float] = WEIGHTS
+    ) -> None:
+        self.report, self.weights, self.done = report, weights, 0.0
 
     def __call__(self, stage: str, fraction: float) -> None:
-        self.report(stage, min(0.999, self.done + WEIGHTS[stage] * fraction))
+        self.report(stage, min(0.999, self.done + self.weights[stage] * fraction))
 
     def finish(self, stage: str) -> None:
-        self.done += WEIGHTS[stage]
+        self.done += self.weights[stage]
         self.report(stage, min(0.999, self.done))
 
 
@@ -124,7 +128,7 @@ def run(
     board = request.storyboard
     board.validate()
     workdir.mkdir(parents=True, exist_ok=True)
-    record, progress = StageRecord(workdir), _Progress(on_progress)
+    record, progress = StageRecord(workdir), StageProgress(on_progress)
     timings: dict[str, float] = {}
     backends: dict[str, str] = {"planner": board.planner or "client"}
 

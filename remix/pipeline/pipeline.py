@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from generation.pipeline.pipeline import StageProgress
 from generation.pipeline.timeline import SpokenLine, VoiceSpec
 
 PIPELINE = "doubletake-remix"
@@ -86,18 +87,6 @@ class RemixResult:
     backends: dict[str, str]
     counts: dict[str, int]
     track: Any = None  # the SubjectTrack (boxes, faces, masks), for scoring and benchmarks
-
-
-class _Progress:
-    def __init__(self, report: Callable[[str, float], None]) -> None:
-        self.report, self.done = report, 0.0
-
-    def __call__(self, stage: str, fraction: float) -> None:
-        self.report(stage, min(0.999, self.done + WEIGHTS[stage] * fraction))
-
-    def finish(self, stage: str) -> None:
-        self.done += WEIGHTS[stage]
-        self.report(stage, min(0.999, self.done))
 
 
 def decode_frames(path: Path) -> Iterator[np.ndarray]:
@@ -252,7 +241,7 @@ def mux_source_audio(video_only: Path, source: Path, out_mp4: Path) -> bool:
 
 
 def _track_swap_encode(
-    request: RemixRequest, info: Any, *, fps: int, workdir: Path, progress: _Progress,
+    request: RemixRequest, info: Any, *, fps: int, workdir: Path, progress: StageProgress,
     models_dir: Path | None,
 ) -> tuple[Any, dict[str, Any]]:  # fmt: skip
     """Steps 3-6 of run(): the expensive part, recorded so that a retry can skip it."""
@@ -412,7 +401,7 @@ def run(
     width, height = info.width, info.height
     fps = max(1, int(round(info.fps or 24)))
     workdir.mkdir(parents=True, exist_ok=True)
-    progress = _Progress(on_progress)
+    progress = StageProgress(on_progress, WEIGHTS)
     timings: dict[str, float] = {}
     backends: dict[str, str] = {"decode": "pyav"}
     counts: dict[str, int] = {}
