@@ -51,15 +51,17 @@ def storyboard_from_request(
         raise ApiError("storyboard_invalid", str(exc), 400, field=exc.field) from None
 
 
-def budget_check(owner: User) -> None:
+def daily_budget_check(owner: User, *, kind: str, limit: int, code: str, what: str) -> None:
+    """At most `limit` jobs of `kind` per user in any 24 hours: 429 `code` past it."""
     since = timezone.now() - timedelta(days=1)
-    used = Job.objects.filter(owner=owner, kind=KIND, created_at__gte=since).count()
-    if used >= settings.GENERATION_DAILY_BUDGET:
-        raise ApiError(
-            "generation_budget_exceeded",
-            f"You have used your {settings.GENERATION_DAILY_BUDGET} generations for today.",
-            429,
-        )
+    used = Job.objects.filter(owner=owner, kind=kind, created_at__gte=since).count()
+    if used >= limit:
+        raise ApiError(code, f"You have used your {limit} {what} for today.", 429)
+
+
+def budget_check(owner: User) -> None:
+    daily_budget_check(owner, kind=KIND, limit=settings.GENERATION_DAILY_BUDGET,
+                       code="generation_budget_exceeded", what="generations")  # fmt: skip
 
 
 def estimate_seconds(board: Storyboard) -> float:

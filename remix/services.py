@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 
 from accounts.models import User
 from config.api import ApiError
 from feeds.models import Post
-from generation.models import Job, Upload, Video
+from generation.models import Upload, Video
 from generation.services import job_submit
 from remix.models import Remix
 from remix.selectors import lineage_of
@@ -57,14 +55,10 @@ def source_cameos(post: Post) -> list[Any]:
 
 
 def budget_check(owner: User) -> None:
-    since = timezone.now() - timedelta(days=1)
-    used = Job.objects.filter(owner=owner, kind=KIND, created_at__gte=since).count()
-    if used >= settings.REMIX_DAILY_BUDGET:
-        raise ApiError(
-            "remix_budget_exceeded",
-            f"You have used your {settings.REMIX_DAILY_BUDGET} remixes for today.",
-            429,
-        )
+    from generation.generations import daily_budget_check
+
+    daily_budget_check(owner, kind=KIND, limit=settings.REMIX_DAILY_BUDGET,
+                       code="remix_budget_exceeded", what="remixes")  # fmt: skip
 
 
 def _background_upload(owner: User, upload_id: Any) -> Upload:
