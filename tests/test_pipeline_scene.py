@@ -134,3 +134,20 @@ def test_a_shot_grows_to_fit_its_line_within_the_length_limit() -> None:
     board.shots[1].duration_s = 1.0
     fit_dialogue(board)
     assert board.duration_s == pytest.approx(20.0)
+
+
+def test_a_shot_with_two_lines_grows_to_fit_both_spoken_one_after_the_other() -> None:
+    from generation.pipeline.scene import fit_dialogue, spoken_seconds
+    from generation.pipeline.storyboard import Line
+    from generation.pipeline.timeline import LINE_GAP_S
+
+    first, second = "That was not part of the recipe.", "Where did my kitchen go?"
+    board = Storyboard(
+        shots=[Shot(duration_s=2.0, subjects=["chef"],
+                    dialogue=[Line("chef", first, 0.3), Line("chef", second, 0.3)])],
+        subjects=[Subject("chef")],
+    )  # fmt: skip
+    assert fit_dialogue(board) == [0]
+    # The audio stage says the second line after the first, not over it.
+    spoken = 0.3 + spoken_seconds(first) + LINE_GAP_S + spoken_seconds(second)
+    assert board.shots[0].duration_s >= spoken

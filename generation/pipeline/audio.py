@@ -21,11 +21,16 @@ from typing import TypeVar
 import numpy as np
 
 from generation.pipeline import dsp
-from generation.pipeline.timeline import SoundEvent, SpokenLine, Timeline, VoiceSpec
+from generation.pipeline.timeline import (
+    LINE_GAP_S,
+    SoundEvent,
+    SpokenLine,
+    Timeline,
+    VoiceSpec,
+)
 
 T = TypeVar("T")
 ESPEAK = "espeak-ng"
-LINE_GAP_S = 0.15  # breath left between two lines when a later one is pushed back
 DUCK_DB = -12.0  # music level under speech
 HEADROOM_DB = -1.0  # the mix peaks no higher than this
 SECTION_FADE_S = 0.03  # each music section fades out just before the cut

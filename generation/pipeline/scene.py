@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from generation.pipeline.motion import Motion, TimedAction, simulate
 from generation.pipeline.storyboard import Storyboard, Subject
 from generation.pipeline.timeline import (
+    LINE_GAP_S,
     DialogueLine,
     ShotSpan,
     SoundEvent,
@@ -131,13 +132,21 @@ def fit_dialogue(
     """
     measure = measure or (lambda speaker, text: spoken_seconds(text))
     grown = []
+    shot_start = free_from = 0.0
     for index, shot in enumerate(board.shots):
-        ends = [line.at_s + measure(line.speaker, line.text) for line in shot.dialogue]
-        needed = max(ends, default=0.0)
+        # Lines are placed as the audio stage places them: at their time, or after the line
+        # before ends (plus a breath) if that one is still being spoken, even from a shot before.
+        needed = 0.0
+        for line in sorted(shot.dialogue, key=lambda line: line.at_s):
+            begin = max(shot_start + line.at_s, free_from)
+            end = begin + measure(line.speaker, line.text)
+            free_from = end + LINE_GAP_S
+            needed = max(needed, end - shot_start)
         spare = max_seconds - board.duration_s
         if needed + 0.2 > shot.duration_s and spare > 0:
             shot.duration_s = round(min(needed + 0.2, shot.duration_s + spare), 3)
             grown.append(index)
+        shot_start += shot.duration_s
     return grown
 
 

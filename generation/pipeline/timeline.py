@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+LINE_GAP_S = 0.15  # breath left between two lines when a later one is pushed back
+
 
 @dataclass(frozen=True)
 class ShotSpan:
