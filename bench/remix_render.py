@@ -7,6 +7,7 @@ in every output frame where a face is found, the face's cosine similarity to the
 and to the source subject's (subject swap, dlib embeddings).
 
     .venv/bin/python bench/remix_render.py [--seconds 10] [--size 720x1280] [--ops both]
+    .venv/bin/python bench/remix_render.py --ops restage   # videos made here: re-staged
 
 Runs on CPU here; where a GPU is present the face models use onnxruntime's CUDA provider
 when their production weights are in MODELS_DIR, and the report names what ran.
@@ -39,6 +40,44 @@ def report(name: str, result: Any, wall: float) -> None:
     print("  counts: " + ", ".join(f"{k}={v}" for k, v in result.counts.items()))
 
 
+def restage(seconds: float, width: int, height: int, keys: Any) -> None:
+    """A video made here, remixed by re-rendering its storyboard (remix/restage.py does this
+    for the job): a new setting, then a cameo cast as its subject."""
+    import copy
+
+    import cv2
+
+    from generation.pipeline.cast import CastMember
+    from generation.pipeline.pipeline import GenerationRequest, run
+    from generation.pipeline.plan import PlanRequest, RuleBasedPlanner
+    from tests.cameo_media import load_photo
+
+    prompt = ("Wide shot of a kitchen: the chef walks to the vase. Medium shot: the chef jumps. "
+              'Close-up: the chef says "That was not part of the recipe."')  # fmt: skip
+    board = RuleBasedPlanner().plan(PlanRequest(prompt=prompt, duration_s=seconds))
+    photo = cv2.cvtColor(load_photo("tom_hanks").image, cv2.COLOR_BGR2BGRA)
+    cutout = cv2.imencode(".png", photo)[1].tobytes()
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in ("source", "restage: background 'a forest at night'",
+                     "restage: subject -> cameo"):  # fmt: skip
+            staged, cast = copy.deepcopy(board), []
+            if "background" in name:
+                staged.setting, staged.lighting = "forest", "night"
+            elif "cameo" in name:
+                subject = staged.subjects[0]
+                subject.cameo_id = "bench-cameo"
+                cast = [CastMember("bench-cameo", subject.name, cutout, voice_pitch_hz=110.0)]
+            began = time.perf_counter()
+            result = run(GenerationRequest(storyboard=staged, job_id=name, cast=cast,
+                                           size=(width, height)),
+                         workdir=Path(tmp) / str(len(name)), on_progress=lambda s, f: None,
+                         authorize=lambda cameo: {"cameo": cameo}, keys=keys)  # fmt: skip
+            wall = time.perf_counter() - began
+            stages = ", ".join(f"{k} {v:.2f}" for k, v in result.timings.items())
+            print(f"{name}: {result.frames} frames {wall:.2f} s ({result.frames / wall:.1f} "
+                  f"frames/s, {wall / result.duration_s:.2f}x real time): {stages}")  # fmt: skip
+
+
 def main() -> None:
     import cv2
     import numpy as np
@@ -53,13 +92,17 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--size", default="720x1280")
-    parser.add_argument("--ops", default="both", choices=["both", "background", "subject"])
+    parser.add_argument("--ops", default="both",
+                        choices=["both", "background", "subject", "restage"])  # fmt: skip
     args = parser.parse_args()
     width, height = (int(v) for v in args.size.split("x"))
     spec = rm.SourceSpec(seconds=args.seconds, size=(width, height), fps=24,
                          cut_at=args.seconds * 0.6, occlude=(args.seconds * 0.3,
                                                              args.seconds * 0.3 + 0.4))  # fmt: skip
     keys = SigningKeys.generate("bench")
+    if args.ops == "restage":
+        restage(args.seconds, width, height, keys)
+        return
     print(f"source: {args.seconds:.0f} s {width}x{height} @ 24 fps, a cut at {spec.cut_at:.1f} s, "
           f"the face hidden {spec.occlude[0]:.1f}-{spec.occlude[1]:.1f} s; "
           f"{os.cpu_count()} cores")  # fmt: skip
