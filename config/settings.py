@@ -265,6 +265,13 @@ CELERY_BEAT_SCHEDULE["cameo-retention"] = {
 }
 
 # --- Generation -----------------------------------------------------------------------------
+# A job's working files (var/work/<job>/) let a retry go on where it stopped; a job that
+# ended without success keeps them this long, then the sweep deletes them.
+JOB_WORKDIR_KEEP_HOURS = env_int("JOB_WORKDIR_KEEP_HOURS", 24)
+CELERY_BEAT_SCHEDULE["workdir-sweep"] = {
+    "task": "generation.tasks.sweep_workdirs",
+    "schedule": float(env_int("WORKDIR_SWEEP_SECONDS", 3600)),
+}
 GENERATION_DAILY_BUDGET = env_int("GENERATION_DAILY_BUDGET", 20)
 GENERATION_MAX_SECONDS = env_int("GENERATION_MAX_SECONDS", 20)
 # Remixes a user may ask for per 24 h (each costs about as much as a generation).

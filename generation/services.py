@@ -245,3 +245,31 @@ def jobs_requeue_stale() -> int:
         job_enqueue(job)
         count += 1
     return count
+
+
+def workdirs_sweep() -> int:
+    """Delete the working files of jobs that ended (failed, cancelled, or succeeded and left
+    something behind) more than JOB_WORKDIR_KEEP_HOURS ago, and of jobs that no longer
+    exist. A queued or running job's files, or a recent failure's (it may be retried), stay."""
+    import shutil
+    from pathlib import Path
+
+    root = Path(settings.VAR_DIR) / "work"
+    if not root.is_dir():
+        return 0
+    names = {}
+    for entry in root.iterdir():
+        try:
+            names[uuid.UUID(hex=entry.name)] = entry
+        except ValueError:
+            continue  # not a job's directory: not ours to delete
+    cutoff = timezone.now() - timedelta(hours=settings.JOB_WORKDIR_KEEP_HOURS)
+    live = ~Q(state__in=Job.TERMINAL)  # queued again by a retry, or running
+    recent = Q(finished_at__isnull=True) | Q(finished_at__gte=cutoff)
+    keep = set(Job.objects.filter(live | recent, id__in=names).values_list("id", flat=True))
+    removed = 0
+    for job_id, entry in names.items():
+        if job_id not in keep:
+            shutil.rmtree(entry, ignore_errors=True)
+            removed += 1
+    return removed

@@ -21,3 +21,8 @@ def run_job(self: object, job_id: str) -> str:
 @shared_task
 def sweep_jobs() -> int:
     return services.jobs_requeue_stale()
+
+
+@shared_task
+def sweep_workdirs() -> int:
+    return services.workdirs_sweep()

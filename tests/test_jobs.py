@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -227,3 +229,34 @@ def test_concurrent_claims_on_postgresql_let_exactly_one_through(owner: User) ->
     assert sorted(wins) == [False] * 7 + [True]
     job.refresh_from_db()
     assert job.attempts == 1
+
+
+def test_the_workdir_sweep_keeps_live_and_recent_jobs_files_and_deletes_the_rest(
+    owner: User, settings: Any, tmp_path: Path
+) -> None:
+    from generation.services import workdirs_sweep
+
+    settings.VAR_DIR = tmp_path
+    settings.JOB_WORKDIR_KEEP_HOURS = 24
+    long_ago = timezone.now() - timedelta(hours=30)
+
+    def job(state: str, finished: Any) -> Job:
+        made = Job.objects.create(owner=owner, kind="media.transcode", state=state,
+                                  finished_at=finished)  # fmt: skip
+        (tmp_path / "work" / made.id.hex).mkdir(parents=True)
+        (tmp_path / "work" / made.id.hex / "stages.json").write_text("{}")
+        return made
+
+    running = job("running", None)
+    recent_failure = job("failed", timezone.now())
+    old_failure = job("failed", long_ago)
+    retried = job("queued", long_ago)  # failed long ago, queued again by a retry
+    gone = tmp_path / "work" / uuid.uuid4().hex  # its job row no longer exists
+    gone.mkdir()
+    other = tmp_path / "work" / "notes"  # not a job's directory
+    other.mkdir()
+
+    assert workdirs_sweep() == 2
+    left = {p.name for p in (tmp_path / "work").iterdir()}
+    assert left == {running.id.hex, recent_failure.id.hex, retried.id.hex, "notes"}
+    assert old_failure.id.hex not in left and gone.name not in left
