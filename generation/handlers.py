@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.files import File
@@ -15,6 +15,9 @@ from generation.pipeline.ffmpeg import FfmpegError, run_ffmpeg, transcode_args
 from generation.pipeline.probe import probe
 from generation.runner import JobFailed, Progress
 from generation.storage import local_copy
+
+if TYPE_CHECKING:
+    from generation.pipeline.pipeline import PipelineOutput
 
 
 def transcode_upload(job: Job, on_progress: Progress) -> dict[str, Any]:
@@ -87,11 +90,10 @@ def _store(job: Job, path: Path | None, name: str) -> str:
         return default_storage.save(target, File(handle))
 
 
-def video_keep(job: Job, result: Any, *, storyboard: dict[str, Any], prompt: str) -> Any:
+def video_keep(job: Job, result: PipelineOutput, *, storyboard: dict[str, Any], prompt: str) -> Any:
     """Store a finished pipeline's files under the job's prefix and make its draft video.
 
-    `result` is a generation or remix result: the same files and figures by the same names.
-    The double's appearances recorded at submission now point at the video."""
+    The doubles' appearances recorded at submission now point at the video."""
     from consent.models import Appearance
     from generation.models import Video
 

@@ -59,14 +59,14 @@ def restage(remix: Remix, job: Job, post: Any, on_progress: Any) -> Any:
     from generation.handlers import _authorizer, _cast_member
     from generation.pipeline.diffusion import renderer_from_config
     from generation.pipeline.pipeline import GenerationRequest, run
+    from generation.pipeline.provenance import file_sha256
     from generation.provenance_keys import signing_keys
     from generation.storage import local_copy
-    from remix.pipeline.pipeline import _sha256
 
     board, pairs = restaged_board(remix, job.params.get("kept_cameos", []))
     source = remix.source_video
     with local_copy(source.file, ".mp4") as path:  # type: ignore[union-attr]
-        digest = _sha256(path)
+        digest = file_sha256(path)
     request = GenerationRequest(
         storyboard=board,
         job_id=str(job.id),

@@ -44,7 +44,10 @@ class GenerationRequest:
 
 
 @dataclass
-class GenerationResult:
+class PipelineOutput:
+    """What every pipeline here hands back (generation, remix): the files and the figures
+    that generation.handlers.video_keep stores and that the job's result reports."""
+
     video: Path
     poster: Path
     preview: Path
@@ -59,10 +62,14 @@ class GenerationResult:
     frames: int
     duration_s: float
     spoken: list[SpokenLine]
-    events: list[tuple[str, float]]
     timings: dict[str, float]
     backends: dict[str, str]
-    honoured: dict[str, list[str]]
+
+
+@dataclass
+class GenerationResult(PipelineOutput):
+    events: list[tuple[str, float]] = field(default_factory=list)
+    honoured: dict[str, list[str]] = field(default_factory=dict)
 
 
 class StageProgress:

@@ -380,7 +380,7 @@ def sign(
         try:
             label = _sign_c2pa(mp4, out_mp4, manifest, keys)
             took = {"provenance": round(time.perf_counter() - began, 4)}
-            return ProvenanceResult(out_mp4, "c2pa", _sha256(out_mp4), None, label, "", took)
+            return ProvenanceResult(out_mp4, "c2pa", file_sha256(out_mp4), None, label, "", took)
         except Exception as exc:
             # Any failure here (unsupported file, rejected certificate, native library missing)
             # must not cost the video its provenance: the sidecar always works.
@@ -389,7 +389,7 @@ def sign(
             reason = f"{type(exc).__name__}: {exc}"[:500]
     sidecar = _sign_sidecar(mp4, out_mp4, manifest, keys)
     took = {"provenance": round(time.perf_counter() - began, 4)}
-    return ProvenanceResult(out_mp4, "sidecar", _sha256(out_mp4), sidecar, "", reason, took)
+    return ProvenanceResult(out_mp4, "sidecar", file_sha256(out_mp4), sidecar, "", reason, took)
 
 
 def _mime(path: Path) -> str:
@@ -448,7 +448,7 @@ def _sign_sidecar(mp4: Path, out_mp4: Path, manifest: dict[str, Any], keys: Sign
     payload = {
         "format": SIDECAR_FORMAT,
         "manifest": manifest,
-        "asset": {"name": out_mp4.name, "sha256": _sha256(out_mp4)},
+        "asset": {"name": out_mp4.name, "sha256": file_sha256(out_mp4)},
         "signed_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "cert_chain": keys.cert_chain_pem.decode("ascii"),
     }
@@ -466,7 +466,7 @@ def _sign_bytes(key: PrivateKey, message: bytes) -> bytes:
     return key.sign(message)  # Ed25519 signs the message itself
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -572,7 +572,7 @@ def _read_sidecar(mp4: Path, sidecar: Path, trust_root_pem: bytes | None) -> Man
             "sidecar", None, False, False, False, checked, "Invalid", ("malformed",)
         )
     verified = _verify(leaf.public_key(), signature, document)
-    tampered = _sha256(mp4) != document.get("asset", {}).get("sha256")
+    tampered = file_sha256(mp4) != document.get("asset", {}).get("sha256")
     trusted = trust_root_pem is not None and _chain_ends_at(chain, trust_root_pem)
     failures = [("signature.invalid", not verified), ("asset.sha256.mismatch", tampered)]
     failures += [("chain.untrusted", trust_root_pem is not None and not trusted)]

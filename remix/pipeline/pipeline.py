@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from generation.pipeline.pipeline import StageProgress
+from generation.pipeline.pipeline import PipelineOutput, StageProgress
 from generation.pipeline.timeline import SpokenLine, VoiceSpec
 
 PIPELINE = "doubletake-remix"
@@ -68,24 +68,8 @@ class RemixRequest:
 
 
 @dataclass
-class RemixResult:
-    video: Path
-    poster: Path
-    preview: Path
-    subtitles: Path
-    sidecar: Path | None
-    manifest: dict[str, Any]
-    provenance_backend: str
-    fingerprint: dict[str, Any]
-    width: int
-    height: int
-    fps: int
-    frames: int
-    duration_s: float
-    spoken: list[SpokenLine]
-    timings: dict[str, float]
-    backends: dict[str, str]
-    counts: dict[str, int]
+class RemixResult(PipelineOutput):
+    counts: dict[str, int] = field(default_factory=dict)
     track: Any = None  # the SubjectTrack (boxes, faces, masks), for scoring and benchmarks
 
 
@@ -98,14 +82,6 @@ def decode_frames(path: Path) -> Iterator[np.ndarray]:
         stream.thread_type = "AUTO"
         for frame in container.decode(stream):
             yield frame.to_ndarray(format="bgr24")
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def check_source(path: Path) -> Any:
@@ -384,7 +360,7 @@ def run(
     from generation.pipeline import encode
     from generation.pipeline.fingerprint import fingerprint
     from generation.pipeline.pipeline import StageRecord
-    from generation.pipeline.provenance import sign
+    from generation.pipeline.provenance import file_sha256, sign
 
     # 1. Check inputs: an operation that cannot run fails here, before any work.
     if request.operation not in OPERATIONS:
@@ -457,7 +433,7 @@ def run(
         },  # fmt: skip
         "remix": {
             "operation": request.operation,
-            "source": {**request.source_ref, "sha256": _sha256(request.source)},
+            "source": {**request.source_ref, "sha256": file_sha256(request.source)},
             "lineage": request.lineage,
             "method": backends.get("swap") or backends.get("composite"),
         },
