@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from generation.pipeline.ffmpeg import ffmpeg_exe
+from tests.media import write_clip
 
 AUDIO_RATE = 22_050  # what espeak-ng writes
 
@@ -60,26 +60,10 @@ class Capture:
 
 
 def build_capture(path: Path, spec: Capture = Capture()) -> Path:
-    width, height = spec.size
     frames = (render_frame(spec, i / spec.fps) for i in range(int(round(spec.seconds * spec.fps))))
-    with tempfile.TemporaryDirectory() as tmp:
-        args = [ffmpeg_exe(), "-v", "error", "-y"]
-        args += ["-f", "rawvideo", "-pix_fmt", "bgr24", "-s", f"{width}x{height}"]
-        args += ["-r", str(spec.fps), "-i", "pipe:0"]
-        if spec.audio:
-            wav = Path(tmp) / "room.wav"
-            write_wav(wav, room_audio(spec))
-            args += ["-i", str(wav), "-c:a", "aac", "-b:a", "96k"]
-        args += ["-c:v", "libx264", "-preset", "ultrafast", "-crf", "18", "-pix_fmt", "yuv420p"]
-        args += ["-movflags", "+faststart", "-t", f"{spec.seconds:.3f}", str(path)]
-        proc = subprocess.Popen(args, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
-        assert proc.stdin is not None
-        for frame in frames:
-            proc.stdin.write(frame.tobytes())
-        _, err = proc.communicate(timeout=120)
-        if proc.returncode != 0:
-            raise RuntimeError(f"ffmpeg failed: {err.decode()[-2000:]}")
-    return path
+    return write_clip(path, frames, size=spec.size, fps=spec.fps, seconds=spec.seconds,
+                      audio=room_audio(spec) if spec.audio else None,
+                      audio_rate=AUDIO_RATE)  # fmt: skip
 
 
 # --- video ------------------------------------------------------------------------------------
@@ -249,15 +233,6 @@ def spoken_digits(digits: str, *, pitch: int = 50, speed: int = 150) -> np.ndarr
     if rate != AUDIO_RATE:
         raise AssertionError(f"espeak-ng wrote {rate} Hz")
     return 0.5 * samples / max(1e-6, float(np.abs(samples).max()))
-
-
-def write_wav(path: Path, samples: np.ndarray, rate: int = AUDIO_RATE) -> None:
-    pcm = (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2")
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(rate)
-        out.writeframes(pcm.tobytes())
 
 
 def read_wav(path: Path) -> tuple[int, np.ndarray]:

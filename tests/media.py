@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import subprocess
+import tempfile
+import wave
+from collections.abc import Iterable
 from pathlib import Path
+
+import numpy as np
 
 from generation.pipeline.ffmpeg import ffmpeg_exe
 
@@ -51,3 +56,48 @@ def truncate(src: Path, dst: Path, keep: float = 0.5) -> Path:
     data = src.read_bytes()
     dst.write_bytes(data[: int(len(data) * keep)])
     return dst
+
+
+def write_clip(
+    path: Path,
+    frames: Iterable[np.ndarray],
+    *,
+    size: tuple[int, int],
+    fps: int,
+    seconds: float,
+    audio: np.ndarray | None = None,
+    audio_rate: int = 22_050,
+) -> Path:
+    """BGR frames (and mono float samples) to an H.264/AAC MP4 with fast start, as a phone or
+    an earlier pipeline would leave it; frames are streamed to ffmpeg, never all in memory."""
+    width, height = size
+    with tempfile.TemporaryDirectory() as tmp:
+        args = [ffmpeg_exe(), "-v", "error", "-y"]
+        args += ["-f", "rawvideo", "-pix_fmt", "bgr24", "-s", f"{width}x{height}"]
+        args += ["-r", str(fps), "-i", "pipe:0"]
+        if audio is not None:
+            wav = Path(tmp) / "audio.wav"
+            write_wav(wav, audio, audio_rate)
+            args += ["-i", str(wav), "-c:a", "aac", "-b:a", "96k"]
+        args += ["-c:v", "libx264", "-preset", "ultrafast", "-crf", "18", "-pix_fmt", "yuv420p"]
+        args += ["-movflags", "+faststart", "-t", f"{seconds:.3f}", str(path)]
+        with tempfile.TemporaryFile() as stderr:  # a chatty ffmpeg must never block the pipe
+            proc = subprocess.Popen(args, stdin=subprocess.PIPE, stderr=stderr)
+            assert proc.stdin is not None
+            for frame in frames:
+                proc.stdin.write(frame.tobytes())
+            proc.stdin.close()
+            if proc.wait(timeout=300) != 0:
+                stderr.seek(0)
+                raise RuntimeError(f"ffmpeg failed: {stderr.read().decode()[-2000:]}")
+    return path
+
+
+def write_wav(path: Path, samples: np.ndarray, rate: int = 22_050) -> None:
+    """Mono float samples in -1..1 as 16-bit PCM."""
+    pcm = (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2")
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(pcm.tobytes())

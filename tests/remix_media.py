@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import functools
 import math
-import subprocess
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from generation.pipeline.ffmpeg import ffmpeg_exe
-from tests.cameo_media import _detect, insightface_image, write_wav
+from tests.cameo_media import _detect, insightface_image
+from tests.media import write_clip
 
 Box = tuple[float, float, float, float]
 AUDIO_RATE = 44_100
@@ -81,25 +79,16 @@ def build_source(
     width, height = spec.size
     truth = SourceTruth(path, [], [], [], plate_for(spec, 0))
     truth.plates = [plate_for(spec, 0)] + ([plate_for(spec, 1)] if spec.cut_at else [])
-    with tempfile.TemporaryDirectory() as tmp:
-        args = [ffmpeg_exe(), "-v", "error", "-y"]
-        args += ["-f", "rawvideo", "-pix_fmt", "bgr24", "-s", f"{width}x{height}"]
-        args += ["-r", str(spec.fps), "-i", "pipe:0"]
-        if spec.audio:
-            wav = Path(tmp) / "tone.wav"
-            write_wav(wav, tone(spec.seconds), rate=AUDIO_RATE)
-            args += ["-i", str(wav), "-c:a", "aac", "-b:a", "96k"]
-        args += ["-c:v", "libx264", "-preset", "ultrafast", "-crf", "18", "-pix_fmt", "yuv420p"]
-        args += ["-movflags", "+faststart", "-t", f"{spec.seconds:.3f}", str(path)]
-        proc = subprocess.Popen(args, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
-        assert proc.stdin is not None
+
+    def frames() -> Iterator[np.ndarray]:
         for i in range(frame_count(spec)):
             frame = render(spec, i)
-            proc.stdin.write(frame.image.tobytes())
             _record(truth, frame, i, keep_masks)
-        _, err = proc.communicate(timeout=300)
-        if proc.returncode != 0:
-            raise RuntimeError(f"ffmpeg failed: {err.decode()[-2000:]}")
+            yield frame.image
+
+    write_clip(path, frames(), size=spec.size, fps=spec.fps, seconds=spec.seconds,
+               audio=tone(spec.seconds) if spec.audio else None,
+               audio_rate=AUDIO_RATE)  # fmt: skip
     return truth
 
 
