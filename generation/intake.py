@@ -1,4 +1,7 @@
-"""Media intake: every uploaded file is bounded, sniffed and probed before anything uses it."""
+"""Media intake: every uploaded file is bounded, sniffed and probed before anything uses it.
+
+Sizes first (bytes, then pixels from the header, before any decoder), then decoding; an
+accepted image is stored re-encoded, so only its pixels are kept."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.core.files import File
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 
@@ -22,7 +26,9 @@ from generation.pipeline.probe import (
     MediaProbe,
     ProbeError,
     probe,
+    sniff_file,
 )
+from generation.pipeline.reencode import image_reencode
 from generation.storage import local_copy
 
 ACCEPTED = {
@@ -43,24 +49,32 @@ def _too_large() -> ApiError:
     )
 
 
-def media_check(path: Path, kind: str) -> MediaProbe:
-    """Probe the file and hold it to the bounds for its kind; raises ApiError with a code."""
+def _refused(exc: ProbeError) -> ApiError:
+    return ApiError(exc.code, str(exc), STATUS.get(exc.code, 422))
+
+
+def _family(path: Path, kind: str) -> str:
+    """The sniffed family, if `kind` accepts it: nothing is decoded for a file of another kind."""
     try:
-        media = probe(path)
+        family = sniff_file(path)
     except ProbeError as exc:
-        raise ApiError(exc.code, str(exc), STATUS.get(exc.code, 422)) from None
-    if media.family not in ACCEPTED[kind]:
-        raise ApiError(
-            "unsupported_media_type", f"Expected {kind}, got a {media.family} file.", 415
-        )
+        raise _refused(exc) from None
+    if family not in ACCEPTED[kind]:
+        raise ApiError("unsupported_media_type", f"Expected {kind}, got a {family} file.", 415)
+    return family
+
+
+def media_check(path: Path, kind: str) -> MediaProbe:
+    """Probe the file and hold it to the bounds for its kind; raises ApiError with a code.
+
+    The pixel bound is checked by the probe from the header or container, before decoding."""
+    _family(path, kind)
+    try:
+        media = probe(path, max_pixels=settings.UPLOAD_MAX_PIXELS)
+    except ProbeError as exc:
+        raise _refused(exc) from None
     if kind == Upload.Kind.VIDEO and not media.has_video:
         raise ApiError("media_no_video", "The file has no video stream.", 422)
-    if media.width * media.height > settings.UPLOAD_MAX_PIXELS:
-        raise ApiError(
-            "media_too_many_pixels",
-            f"{media.width}x{media.height} is over the {settings.UPLOAD_MAX_PIXELS}-pixel limit.",
-            422,
-        )
     if kind != Upload.Kind.IMAGE and media.duration_s > settings.UPLOAD_MAX_SECONDS:
         raise ApiError(
             "media_too_long",
@@ -68,6 +82,25 @@ def media_check(path: Path, kind: str) -> MediaProbe:
             422,
         )
     return media
+
+
+@contextlib.contextmanager
+def media_accept(path: Path, kind: str) -> Iterator[tuple[Path, MediaProbe]]:
+    """Check a file for `kind`; yield the file to store and its probe.
+
+    An image is stored re-encoded, never as sent: only its pixels survive (no metadata, no data
+    appended after the picture), and the probe describes the stored file."""
+    if kind != Upload.Kind.IMAGE:
+        yield path, media_check(path, kind)
+        return
+    family = _family(path, kind)
+    with tempfile.TemporaryDirectory(prefix="dt-intake-") as tmp:
+        clean = Path(tmp) / "image"  # no extension: FFmpeg then probes it by content
+        try:
+            image_reencode(path, clean, family=family, max_pixels=settings.UPLOAD_MAX_PIXELS)
+        except ProbeError as exc:
+            raise _refused(exc) from None
+        yield clean, media_check(clean, kind)
 
 
 @contextlib.contextmanager
@@ -87,17 +120,16 @@ def upload_create(*, owner: User, kind: str, uploaded: UploadedFile) -> Upload:
         raise _too_large()
     if uploaded.size == 0:
         raise ApiError("upload_empty", "The file is empty.", 400)
-    with on_disk(uploaded) as path:
-        media = media_check(path, kind)
-    upload = Upload(
-        owner=owner,
-        kind=kind,
-        extension=EXTENSIONS[media.family],
-        bytes=uploaded.size,
-        probe=media.as_dict(),
-    )
-    uploaded.seek(0)
-    upload.file.save("upload", uploaded, save=False)
+    with on_disk(uploaded) as path, media_accept(path, kind) as (stored, media):
+        upload = Upload(
+            owner=owner,
+            kind=kind,
+            extension=EXTENSIONS[media.family],
+            bytes=stored.stat().st_size,
+            probe=media.as_dict(),
+        )
+        with open(stored, "rb") as handle:
+            upload.file.save("upload", File(handle), save=False)
     try:
         upload.save()
     except Exception:
@@ -142,8 +174,10 @@ def upload_complete(*, upload: Upload) -> Upload:
         size = default_storage.size(name)
         if size > settings.UPLOAD_MAX_BYTES:
             raise _too_large()
-        with local_copy(name) as path:
-            media = media_check(path, upload.kind)
+        with local_copy(name) as path, media_accept(path, upload.kind) as (stored, media):
+            if stored != path:
+                _replace_stored(upload, stored, EXTENSIONS[media.family])
+            size = stored.stat().st_size
     except ApiError as exc:
         default_storage.delete(name)
         Upload.objects.filter(id=upload.id).update(
@@ -153,5 +187,15 @@ def upload_complete(*, upload: Upload) -> Upload:
     upload.state = Upload.State.READY
     upload.bytes = size
     upload.probe = media.as_dict()
-    upload.save(update_fields=["state", "bytes", "probe"])
+    upload.save(update_fields=["state", "bytes", "probe", "file", "extension"])
     return upload
+
+
+def _replace_stored(upload: Upload, stored: Path, extension: str) -> None:
+    """Put the re-encoded file in place of what the client uploaded (a new name, so the two
+    never share one: the client's object goes only once the clean one is saved)."""
+    sent = upload.file.name
+    upload.extension = extension
+    with open(stored, "rb") as handle:
+        upload.file.save("upload", File(handle), save=False)
+    default_storage.delete(sent)

@@ -1,13 +1,21 @@
 """Media sniffing (by content, never by name) and probing with PyAV.
 
-PyAV carries FFmpeg's libraries in its wheel, so probing needs no ffprobe binary.
+PyAV carries FFmpeg's libraries in its wheel, so probing needs no ffprobe binary. Given a pixel
+limit, the probe holds the file to it before any decoder sees it (an image's own header, a
+video's container) and hands the limit to FFmpeg's decoders as a second net.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
+
+from generation.pipeline.imageheader import ImageHeader, ImageHeaderError, image_header
+from generation.pipeline.videoheader import video_declared_size
+
+log = logging.getLogger(__name__)
 
 # Families by magic bytes. ISO BMFF files (MP4, MOV, M4A) carry "ftyp" at offset 4.
 VIDEO_FAMILIES = {"mp4", "quicktime", "matroska"}
@@ -98,20 +106,58 @@ def bmff_cut_short(path: Path) -> bool:
     return offset > size
 
 
-def probe(path: Path) -> MediaProbe:
-    """Open, describe and check a media file end to end; raises ProbeError with a code."""
-    import av
+def pixels_check(width: int, height: int, max_pixels: int | None) -> None:
+    if max_pixels is not None and width * height > max_pixels:
+        raise ProbeError(
+            "media_too_many_pixels",
+            f"The picture is {width}x{height} ({width * height:,} pixels), over the limit of "
+            f"{max_pixels:,} pixels.",
+        )
 
+
+def image_bounded(path: Path, family: str, max_pixels: int | None) -> ImageHeader:
+    """An image's header, held to the pixel limit; nothing is decoded."""
+    try:
+        header = image_header(path, family)
+    except ImageHeaderError as exc:
+        raise ProbeError("media_corrupt", str(exc)) from None
+    pixels_check(header.width, header.height, max_pixels)
+    return header
+
+
+def sniff_file(path: Path) -> str:
     with open(path, "rb") as handle:
         family = sniff(handle.read(64))
     if family is None:
         raise ProbeError("unsupported_media_type", "The file is not a video, image or audio file.")
+    return family
+
+
+def probe(path: Path, *, max_pixels: int | None = None) -> MediaProbe:
+    """Open, describe and check a media file end to end; raises ProbeError with a code.
+
+    With `max_pixels`, a picture over it is refused (media_too_many_pixels) from the image
+    header or the video container before a decoder allocates it, and the decoders themselves
+    refuse anything larger (a container that lies is then refused as media_corrupt).
+    """
+    import av
+
+    family = sniff_file(path)
+    if family in IMAGE_FAMILIES:
+        image_bounded(path, family, max_pixels)
+    elif (declared_size := video_declared_size(path, family)) is not None:
+        pixels_check(*declared_size, max_pixels)
     if family in {"mp4", "quicktime", "m4a"} and bmff_cut_short(path):
         raise ProbeError("media_truncated", "The file ends before its last section does.")
+    # FFmpeg decodes a frame while opening (to learn the pixel format): bound that decoder too.
+    bound = {"max_pixels": str(max_pixels)} if max_pixels is not None else {}
     try:
-        container = av.open(str(path))
+        container = av.open(str(path), options=bound)
     except av.error.FFmpegError as exc:
-        raise ProbeError("media_corrupt", f"The file could not be read: {exc}") from None
+        log.info("probe: open failed: %s", exc)
+        raise ProbeError(
+            "media_corrupt", "The file could not be read; it may be damaged."
+        ) from None
     with container:
         video = container.streams.video[0] if container.streams.video else None
         audio = container.streams.audio[0] if container.streams.audio else None
@@ -119,18 +165,24 @@ def probe(path: Path) -> MediaProbe:
             raise ProbeError("media_corrupt", "The file has no video or audio stream.")
         declared = float(container.duration / 1_000_000) if container.duration else 0.0
         if video is not None:
+            pixels_check(video.codec_context.width, video.codec_context.height, max_pixels)
+            video.codec_context.options = dict(bound)
             try:
                 next(container.decode(video))
             except (av.error.FFmpegError, StopIteration) as exc:
+                log.info("probe: first frame failed: %s", exc)
                 raise ProbeError(
-                    "media_corrupt", f"The first frame does not decode: {exc}"
+                    "media_corrupt", "The first frame does not decode; the file may be damaged."
                 ) from None
             container.seek(0)
         main = video if video is not None else audio
         try:
             reached = _demuxed_seconds(container, main)
         except av.error.FFmpegError as exc:
-            raise ProbeError("media_truncated", f"The file ends early: {exc}") from None
+            log.info("probe: demux failed: %s", exc)
+            raise ProbeError(
+                "media_truncated", "The file ends before its last section does."
+            ) from None
         # A file cut short still declares its full length in the header; its packets do not.
         # Judge the stream that was walked by its own declared length: another stream (audio
         # padded past the last frame, say) may legitimately run a little longer.
