@@ -50,11 +50,18 @@ def _check_ffmpeg() -> str:
     return ffmpeg_version()
 
 
+def _check_speech() -> str:
+    from generation.pipeline.audio import espeak_version
+
+    return espeak_version()
+
+
 CHECKS: dict[str, Callable[[], str]] = {
     "database": _check_database,
     "broker": _check_broker,
     "storage": _check_storage,
     "ffmpeg": _check_ffmpeg,
+    "speech": _check_speech,
 }
 
 

@@ -75,12 +75,31 @@ class CappedHTTPFactory(http_protocol.HTTPFactory):
         return protocol
 
 
+def database_check_or_exit(timeout_s: int = 5) -> None:
+    """Connect once, directly, before serving: a wrong DATABASE_URL stops the server at start
+    with the database's own words, instead of every request waiting out the pool."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    import psycopg
+
+    params = {**connection.get_connection_params(), "connect_timeout": timeout_s}
+    try:
+        psycopg.connect(**params).close()
+    except psycopg.Error as exc:
+        where = f"{params.get('host', '')}:{params.get('port', '')}/{params.get('dbname', '')}"
+        sys.stderr.write(f"Cannot use the database at {where} (DATABASE_URL): {exc}\n")
+        raise SystemExit(2) from None
+
+
 def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     django.setup()
     from daphne import server
     from django.conf import settings
 
+    database_check_or_exit()
     CappedWebRequest.max_bytes = settings.REQUEST_MAX_BYTES
     # daphne's Server builds its factory by this module-level name; point it at ours.
     server.HTTPFactory = CappedHTTPFactory  # type: ignore[attr-defined]

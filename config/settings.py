@@ -24,8 +24,9 @@ DEBUG = env_bool("DJANGO_DEBUG", not PRODUCTION)
 if PRODUCTION and DEBUG:
     raise ImproperlyConfigured("DJANGO_DEBUG must be false when DOUBLETAKE_PRODUCTION is true.")
 
-# No secret is baked in for production: it must come from the environment.
-SECRET_KEY = env_str("DJANGO_SECRET_KEY", None if PRODUCTION else "dev-only-insecure-key")
+# No secret is baked in for production: it must come from the environment. The built-in
+# one is only for a debugging developer: any run without debug must bring its own.
+SECRET_KEY = env_str("DJANGO_SECRET_KEY", "dev-only-insecure-key" if DEBUG else None)
 ALLOWED_HOSTS = env_list(
     "DJANGO_ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "testserver"]
 )
@@ -41,6 +42,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served from here: /api/docs/ works offline
     "channels",
     "accounts",
     "consent",
@@ -52,6 +54,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -59,6 +62,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so that it sees what a view lets out: an outage becomes a 503 with a code.
+    "config.middleware.ServiceUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -97,6 +102,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_boo
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": 1,
         "max_size": env_int("DATABASE_POOL_MAX", 10),
+        # How long a request waits for a connection before it is answered 503.
+        "timeout": env_int("DATABASE_POOL_TIMEOUT", 10),
     }
 
 # --- Redis: broker, channel layer, cache ----------------------------------------------------
@@ -116,6 +123,8 @@ if REDIS_URL:
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": env_str("REDIS_CACHE_URL", REDIS_URL),
+            # A cache that is down must fail fast (503 cache_unavailable), not hang requests.
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
         }
     }
 else:
@@ -187,6 +196,9 @@ STORAGES = {
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 200 * 1024 * 1024)
 UPLOAD_MAX_PIXELS = env_int("UPLOAD_MAX_PIXELS", 3840 * 2160)
 UPLOAD_MAX_SECONDS = env_int("UPLOAD_MAX_SECONDS", 60)
+# A second net under intake's header check: OpenCV refuses to decode a bigger image (it reads
+# this when cv2 is first imported, which no settings import does).
+os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(UPLOAD_MAX_PIXELS))
 # Room for multipart boundaries and form fields around the file itself.
 REQUEST_MAX_BYTES = UPLOAD_MAX_BYTES + 64 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
@@ -199,12 +211,22 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": [
+        "config.parsers.ObjectJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "config.api.CursorPage",
     "PAGE_SIZE": 20,
     "DEFAULT_SCHEMA_CLASS": "config.schema.AutoSchema",
     "EXCEPTION_HANDLER": "config.api.exception_handler",
+    # How many proxies in front of the web process append to X-Forwarded-For. 0 (the
+    # default) means the header is ignored and throttles key on the socket's address: a
+    # client could otherwise reset its limits by sending the header itself.
+    "NUM_PROXIES": env_int("DJANGO_TRUSTED_PROXIES", 0),
     "DEFAULT_THROTTLE_RATES": {
         "login": env_str("THROTTLE_LOGIN", "10/min"),
+        "login_address": env_str("THROTTLE_LOGIN_ADDRESS", "30/min"),
         "signup": env_str("THROTTLE_SIGNUP", "20/hour"),
         "upload": env_str("THROTTLE_UPLOAD", "60/hour"),
         "job_submit": env_str("THROTTLE_JOB_SUBMIT", "120/hour"),
@@ -216,6 +238,9 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {
         "UploadKindEnum": "generation.models.Upload.Kind",
         "ConsentKindEnum": "consent.models.ConsentDocument.Kind",
