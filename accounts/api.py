@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import hashlib
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
@@ -10,7 +12,15 @@ from rest_framework.views import APIView
 
 from accounts.auth import BearerTokenAuthentication
 from accounts.models import User
-from accounts.services import token_issue, token_revoke, user_log_in, user_sign_up
+from accounts.services import (
+    token_issue,
+    token_revoke,
+    user_log_in,
+    user_sign_up,
+    username_key,
+    username_normalize,
+)
+from config.schema import error
 
 
 class UserOutputSerializer(serializers.ModelSerializer):
@@ -24,17 +34,36 @@ class SessionOutputSerializer(serializers.Serializer):
     user = UserOutputSerializer()
 
 
-class LoginThrottle(SimpleRateThrottle):
-    """Counts attempts per client address and, separately, per username being tried."""
+class UsernameField(serializers.CharField):
+    """A username as typed, normalised exactly as the login throttle keys it."""
+
+    def to_internal_value(self, data: object) -> str:
+        return username_normalize(super().to_internal_value(data))
+
+
+class LoginAddressThrottle(SimpleRateThrottle):
+    """Attempts from one client address, whatever usernames it tries.
+
+    The address comes from the socket, or from X-Forwarded-For only as far as the configured
+    number of trusted proxies reaches (REST_FRAMEWORK NUM_PROXIES), so a client cannot reset
+    its count by sending that header."""
+
+    scope = "login_address"
+
+    def get_cache_key(self, request: Request, view: APIView) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class LoginUsernameThrottle(SimpleRateThrottle):
+    """Attempts on one account, from anywhere: the username as authentication will read it,
+    so "alice " or "ALICE" count against alice's bucket."""
 
     scope = "login"
 
     def get_cache_key(self, request: Request, view: APIView) -> str:
-        username = str(request.data.get("username", "")).lower()[:150]
-        return self.cache_format % {
-            "scope": self.scope,
-            "ident": f"{self.get_ident(request)}:{username}",
-        }
+        # Hashed: a cache key must be short ASCII, whatever a client types as a username.
+        username = hashlib.sha256(username_key(request.data.get("username", "")).encode())
+        return self.cache_format % {"scope": self.scope, "ident": username.hexdigest()[:32]}
 
 
 class SignupThrottle(AnonRateThrottle):
@@ -55,7 +84,13 @@ class SignupApi(APIView):
         )
         device = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
 
-    @extend_schema(request=InputSerializer, responses={201: SessionOutputSerializer})
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            201: SessionOutputSerializer,
+            409: error("Taken already (`username_taken`, `email_taken`)."),
+        },
+    )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -69,14 +104,20 @@ class SignupApi(APIView):
 class LoginApi(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []
-    throttle_classes = [LoginThrottle]
+    throttle_classes = [LoginAddressThrottle, LoginUsernameThrottle]
 
     class InputSerializer(serializers.Serializer):
-        username = serializers.CharField(max_length=150)
+        username = UsernameField(max_length=150)
         password = serializers.CharField(write_only=True, max_length=128)
         device = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
 
-    @extend_schema(request=InputSerializer, responses={200: SessionOutputSerializer})
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            200: SessionOutputSerializer,
+            401: error("Username or password is wrong (`invalid_credentials`)."),
+        },
+    )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

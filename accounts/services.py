@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import unicodedata
+
 from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -37,8 +39,26 @@ def user_sign_up(*, username: str, email: str, password: str, display_name: str 
     return user
 
 
+def username_normalize(raw: object) -> str:
+    """A typed username as we store it: Unicode NFKC, no surrounding blanks."""
+    return unicodedata.normalize("NFKC", str(raw)).strip()[:150]
+
+
+def username_key(raw: object) -> str:
+    """One key per account: usernames are unique regardless of case (user_sign_up)."""
+    return username_normalize(raw).casefold()
+
+
 def user_log_in(*, request: HttpRequest, username: str, password: str) -> User:
-    user = authenticate(request, username=username, password=password)
+    # Usernames are unique case-insensitively, so "Alice" is alice's account, as the
+    # throttle already counts it.
+    stored = (
+        User.objects.filter(username__iexact=username_normalize(username))
+        .values_list("username", flat=True)
+        .first()
+    )
+    user = authenticate(request, username=stored or username_normalize(username),
+                        password=password)  # fmt: skip
     if user is None or not user.is_active:
         raise ApiError("invalid_credentials", "Username or password is wrong.", 401)
     return user
