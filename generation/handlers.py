@@ -148,8 +148,8 @@ def render_generation(job: Job, on_progress: Progress) -> dict[str, Any]:
                      authorize=_authorizer(job), keys=signing_keys())  # fmt: skip
     except CastRefused as refused:
         raise JobFailed(refused.code, refused.message) from None
-    except SoundtrackError as too_long:  # the lines cannot fit even at the longest video
-        raise JobFailed("dialogue_too_long", str(too_long)) from None
+    except SoundtrackError as unvoiced:  # too long to fit, unspeakable, or no speech engine
+        raise JobFailed(unvoiced.code, str(unvoiced)) from None
     video = video_keep(job, result, storyboard=params["storyboard"], prompt=request.prompt)
     stage_costs_record(result.timings, result.frames)
     shutil.rmtree(workdir, ignore_errors=True)

@@ -21,6 +21,7 @@ from django.db import close_old_connections
 
 from generation import services
 from generation.models import Job
+from generation.pipeline.tools import ToolUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +71,10 @@ def job_execute(job_id: Any) -> Outcome:
     except JobFailed as exc:
         services.job_fail(job.id, code=exc.code, message=exc.message)
         return Outcome.DONE
+    except ToolUnavailable as exc:  # a missing program: retrying here cannot help
+        logger.error("job %s: %s", job.id, exc)
+        services.job_fail(job.id, code=exc.code, message=str(exc))
+        return Outcome.DONE
     except Exception as exc:
         logger.exception("job %s attempt %s raised", job.id, job.attempts)
         if job.attempts >= job.max_attempts:
@@ -86,13 +91,30 @@ def backoff_seconds(attempt: int) -> float:
     return float(min(300, 2 ** max(0, attempt)))
 
 
-def dispatch(job_id: Any, *, queue: str) -> None:
-    if settings.JOB_RUNNER == "celery":
-        from generation.tasks import run_job
+# Publishing to a broker that is down gives up after about a second: the job is already
+# committed, and the sweep delivers it once the broker is back.
+PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.3, "interval_max": 0.5}
 
-        run_job.apply_async(args=[str(job_id)], queue=queue)
-    else:
+
+def dispatch(job_id: Any, *, queue: str) -> bool:
+    """Hand a committed job to the runner; False when the broker could not take it now.
+
+    The committed job row is the promise (an outbox): a job whose message was lost stays
+    queued, and `jobs_requeue_stale` sends it again, so a broker outage delays work but
+    never loses it, and the client is told 202 either way."""
+    if settings.JOB_RUNNER != "celery":
         _thread_pool().submit(_run_in_thread, str(job_id))
+        return True
+    from generation.tasks import run_job
+
+    try:
+        run_job.apply_async(args=[str(job_id)], queue=queue, retry_policy=PUBLISH_RETRY)
+    except Exception as exc:  # kombu/redis connection errors, whatever the transport
+        logger.warning("job %s not handed to the broker (%s); the sweep will", job_id, exc)
+        # Marked undelivered, so the next sweep sends it without waiting out a lease.
+        Job.objects.filter(id=job_id, state=Job.State.QUEUED).update(enqueued_at=None)
+        return False
+    return True
 
 
 @functools.cache

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from datetime import timedelta
@@ -10,6 +11,7 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -77,6 +79,9 @@ def job_submit(
     *, owner: User, kind: str, params: dict[str, Any], idempotency_key: str = ""
 ) -> tuple[Job, bool]:
     """Create and enqueue a job; a repeated idempotency key returns the first job instead."""
+    # Compare what the row will hold: JSON has no tuples, so a replay read back from the
+    # database must be compared with the request as JSON would store it.
+    params = json.loads(json.dumps(params, cls=DjangoJSONEncoder))
     if idempotency_key:
         existing = Job.objects.filter(
             owner=owner, kind=kind, idempotency_key=idempotency_key
@@ -239,7 +244,10 @@ def jobs_requeue_stale() -> int:
     """
     now = timezone.now()
     lapsed = Q(state=Job.State.RUNNING, lease_until__lt=now)
-    lost = Q(state=Job.State.QUEUED, enqueued_at__lt=now - _lease())
+    # A queued job's message was lost if it is old, or never reached the broker at all.
+    lost = Q(state=Job.State.QUEUED) & (
+        Q(enqueued_at__lt=now - _lease()) | Q(enqueued_at__isnull=True)
+    )
     count = 0
     for job in Job.objects.filter(lapsed | lost).only("id", "kind")[:500]:
         job_enqueue(job)

@@ -122,8 +122,8 @@ def _restaged(remix: Any, job: Job, post: Any, on_progress: Progress) -> dict[st
         raise JobFailed(refused.code, refused.message) from None
     except RemixError as bad:
         raise JobFailed(bad.code, bad.message) from None
-    except SoundtrackError as too_long:
-        raise JobFailed("dialogue_too_long", str(too_long)) from None
+    except SoundtrackError as unvoiced:
+        raise JobFailed(unvoiced.code, str(unvoiced)) from None
     video = video_keep(
         job,
         result,

@@ -28,6 +28,7 @@ from generation.pipeline.timeline import (
     Timeline,
     VoiceSpec,
 )
+from generation.pipeline.tools import ToolUnavailable
 
 T = TypeVar("T")
 ESPEAK = "espeak-ng"
@@ -37,7 +38,19 @@ SECTION_FADE_S = 0.03  # each music section fades out just before the cut
 
 
 class SoundtrackError(RuntimeError):
-    pass
+    """The soundtrack cannot be made; `code` says why, for the job's error code."""
+
+    code = "dialogue_unspeakable"
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code or self.code
+
+
+class TtsUnavailable(SoundtrackError, ToolUnavailable):
+    """No speech engine on this machine: the operator's problem, not the user's lines."""
+
+    code = "tts_unavailable"
 
 
 @dataclass(frozen=True)
@@ -130,7 +143,10 @@ def espeak_version() -> str:
 def _espeak_exe() -> str:
     exe = shutil.which(ESPEAK)
     if exe is None:
-        raise SoundtrackError("espeak-ng is not installed (apt-get install -y espeak-ng)")
+        raise TtsUnavailable(
+            "Speech synthesis is unavailable on this server: espeak-ng is not installed "
+            "(apt-get install -y espeak-ng). Retry the job once it is."
+        )
     return exe
 
 
@@ -143,7 +159,9 @@ def _espeak(text: str, variant: str, pitch: int, wpm: int) -> tuple[np.ndarray, 
             [*argv, "-w", str(wav), "--stdin"], input=text, capture_output=True, text=True
         )
         if out.returncode != 0 or not wav.exists():
-            raise SoundtrackError(f"espeak-ng failed on {text!r}: {out.stderr[-300:]}")
+            raise SoundtrackError(
+                f"espeak-ng failed on {text!r}: {out.stderr[-300:]}", "tts_failed"
+            )
         return dsp.read_wav(wav)
 
 
@@ -246,7 +264,8 @@ def voice_dialogue(
         if end > n:
             raise SoundtrackError(
                 f"{line.speaker}'s line {line.text!r} runs to {end / rate:.2f} s, "
-                f"past the {timeline.duration_s} s timeline"
+                f"past the {timeline.duration_s} s timeline",
+                "dialogue_too_long",
             )
         track[start:end] += voiced.samples
         spoken.append(SpokenLine(line.speaker, line.text, start / rate, end / rate))

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import ffmpeg
 
+from generation.pipeline.tools import ToolUnavailable
+
 
 class FfmpegError(RuntimeError):
     def __init__(self, message: str, stderr_tail: str) -> None:
@@ -24,10 +26,20 @@ def ffmpeg_exe() -> str:
     """The binary imageio-ffmpeg ships, unless FFMPEG_BINARY or a system ffmpeg is preferred."""
     configured = os.environ.get("FFMPEG_BINARY")
     if configured:
-        return configured
+        found = shutil.which(configured)
+        if found is None:
+            raise ToolUnavailable(f"FFMPEG_BINARY={configured!r} is not an executable.",
+                                  "ffmpeg_unavailable")  # fmt: skip
+        return found
     import imageio_ffmpeg
 
-    return imageio_ffmpeg.get_ffmpeg_exe() or shutil.which("ffmpeg") or "ffmpeg"
+    try:
+        return imageio_ffmpeg.get_ffmpeg_exe()
+    except RuntimeError:  # the wheel's binary is missing (a stripped install)
+        found = shutil.which("ffmpeg")
+        if found is None:
+            raise ToolUnavailable("No ffmpeg binary is installed.", "ffmpeg_unavailable") from None
+        return found
 
 
 def ffmpeg_version() -> str:

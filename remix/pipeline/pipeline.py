@@ -181,8 +181,8 @@ def voice_over(
     for text in lines:
         try:
             voiced = audio.voice_line(text, voice, SAMPLE_RATE)
-        except audio.SoundtrackError as exc:  # e.g. a line with nothing to pronounce
-            raise RemixError("dialogue_unspeakable", str(exc)) from None
+        except audio.SoundtrackError as exc:  # nothing to pronounce, or no speech engine
+            raise RemixError(exc.code, str(exc)) from None
         end = at + len(voiced.samples)
         if end > len(base):
             raise RemixError(
