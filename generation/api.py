@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.files.storage import default_storage
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect
 from drf_spectacular.utils import (
     OpenApiParameter,
     extend_schema,
@@ -18,6 +19,7 @@ from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
 from config.api import ApiError, CursorPage, json_error
+from config.schema import cursor_page, error
 from generation import intake, services
 from generation.generations import (
     CastRequest,
@@ -28,8 +30,14 @@ from generation.generations import (
 from generation.lookup import provenance_lookup
 from generation.models import Job, Upload, Video
 from generation.pipeline.storyboard import ASPECTS, MOODS, SETTINGS, STYLES
-from generation.selectors import access_job, access_upload, access_video, jobs_for_owner
-from generation.storage import media_name_from_token, media_url
+from generation.selectors import (
+    access_job,
+    access_upload,
+    access_video,
+    jobs_for_owner,
+    media_available,
+)
+from generation.storage import media_name_from_token, media_url, storage_redirect_url
 
 
 class UploadThrottle(UserRateThrottle):
@@ -72,7 +80,7 @@ IDEMPOTENCY = OpenApiParameter(
 
 
 class JobListApi(APIView):
-    @extend_schema(responses={200: JobOutputSerializer(many=True)})
+    @extend_schema(responses={200: cursor_page(JobOutputSerializer)})
     def get(self, request: Request) -> Response:
         page = CursorPage()
         jobs = page.paginate_queryset(jobs_for_owner(user=request.user), request, view=self)
@@ -86,7 +94,10 @@ class JobDetailApi(APIView):
 
 
 class JobCancelApi(APIView):
-    @extend_schema(request=None, responses={200: JobOutputSerializer})
+    @extend_schema(
+        request=None,
+        responses={200: JobOutputSerializer, 409: error("The job already ended (`job_finished`).")},
+    )
     def post(self, request: Request, job_id: str) -> Response:
         job = services.job_cancel(job=access_job(user=request.user, job_id=job_id))
         return Response(JobOutputSerializer(job).data)
@@ -95,7 +106,13 @@ class JobCancelApi(APIView):
 class JobRetryApi(APIView):
     throttle_classes = [JobSubmitThrottle]
 
-    @extend_schema(request=None, responses={202: JobOutputSerializer})
+    @extend_schema(
+        request=None,
+        responses={
+            202: JobOutputSerializer,
+            409: error("Only a failed or cancelled job can be retried (`job_not_retryable`)."),
+        },
+    )
     def post(self, request: Request, job_id: str) -> Response:
         job = services.job_retry(job=access_job(user=request.user, job_id=job_id))
         return Response(JobOutputSerializer(job).data, status=status.HTTP_202_ACCEPTED)
@@ -139,7 +156,13 @@ class UploadPresignApi(APIView):
         url = serializers.URLField()
         fields = serializers.DictField(child=serializers.CharField())
 
-    @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            201: OutputSerializer,
+            409: error("Direct uploads need S3 storage (`presign_unavailable`)."),
+        },
+    )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -149,7 +172,17 @@ class UploadPresignApi(APIView):
 
 
 class UploadCompleteApi(APIView):
-    @extend_schema(request=None, responses={200: UploadOutputSerializer})
+    @extend_schema(
+        request=None,
+        responses={
+            200: UploadOutputSerializer,
+            409: error("Rejected already (`upload_rejected`), or nothing was put at the "
+                       "presigned URL yet (`upload_missing`)."),
+            413: error("The stored object is over the size limit (`upload_too_large`)."),
+            415: error("The stored object is not of its kind (`unsupported_media_type`)."),
+            422: error("The stored object cannot be used (`media_corrupt`, ...)."),
+        },
+    )  # fmt: skip
     def post(self, request: Request, upload_id: str) -> Response:
         upload = intake.upload_complete(
             upload=access_upload(user=request.user, upload_id=upload_id)
@@ -160,7 +193,15 @@ class UploadCompleteApi(APIView):
 class UploadTranscodeApi(APIView):
     throttle_classes = [JobSubmitThrottle]
 
-    @extend_schema(request=None, parameters=[IDEMPOTENCY], responses={202: JobOutputSerializer})
+    @extend_schema(
+        request=None,
+        parameters=[IDEMPOTENCY],
+        responses={
+            202: JobOutputSerializer,
+            409: error("Only an accepted video can be transcoded (`upload_not_ready`), or the "
+                       "Idempotency-Key was used for another request (`idempotency_conflict`)."),
+        },
+    )  # fmt: skip
     def post(self, request: Request, upload_id: str) -> Response:
         upload = access_upload(user=request.user, upload_id=upload_id)
         if upload.state != Upload.State.READY or upload.kind != Upload.Kind.VIDEO:
@@ -175,11 +216,24 @@ class UploadTranscodeApi(APIView):
 
 
 def media_serve(request: HttpRequest) -> HttpResponse:
-    """Serve a local media file for a signed, unexpired link (embedded storage only)."""
+    """Serve a stored file for a signed, unexpired link, if the file may still be seen.
+
+    Every link points here, whatever the storage: the signature says who was given the link,
+    and the check at serve time says whether the video is still up. With S3 the answer is a
+    redirect to a presigned URL that lives only seconds."""
     name = media_name_from_token(request.GET.get("t", ""))
-    if name is None or not default_storage.exists(name):
+    if name is None:
         return json_error("media_link_invalid", "This media link is invalid or has expired.", 404)
-    return FileResponse(default_storage.open(name, "rb"))
+    if not media_available(name):
+        return json_error("media_unavailable", "This media was taken down.", 410)
+    if settings.S3_BUCKET:
+        return HttpResponseRedirect(storage_redirect_url(name))
+    if not default_storage.exists(name):
+        return json_error("media_link_invalid", "This media link is invalid or has expired.", 404)
+    response = FileResponse(default_storage.open(name, "rb"))
+    # A link's signature is its only key: no shared cache may keep what a takedown must stop.
+    response["Cache-Control"] = "private, max-age=60"
+    return response
 
 
 # --- Generations ------------------------------------------------------------------------------
@@ -299,8 +353,17 @@ class GenerationCreateApi(APIView):
         storyboard = serializers.DictField()
         estimate_s = serializers.FloatField()
 
-    @extend_schema(request=GenerationInputSerializer, parameters=[IDEMPOTENCY],
-                   responses={202: OutputSerializer})  # fmt: skip
+    @extend_schema(
+        request=GenerationInputSerializer,
+        parameters=[IDEMPOTENCY],
+        responses={
+            202: OutputSerializer,
+            403: error("A cast double you may not use (`cameo_not_permitted`, `cameo_revoked`)."),
+            404: error("A cast cameo that does not exist or that you may not see."),
+            429: error("Throttled (`throttled`), or today's budget is spent "
+                       "(`generation_budget_exceeded`)."),
+        },
+    )  # fmt: skip
     def post(self, request: Request) -> Response:
         data = GenerationInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -338,12 +401,25 @@ class ProvenanceLookupApi(APIView):
         file = serializers.FileField()
 
     class OutputSerializer(serializers.Serializer):
+        class VideoRef(serializers.Serializer):
+            id = serializers.UUIDField()
+            state = serializers.CharField()
+
+        class PostRef(serializers.Serializer):
+            id = serializers.IntegerField()
+
         generated_here = serializers.BooleanField()
         score = serializers.FloatField(allow_null=True)
-        video = serializers.DictField(allow_null=True)
+        ai_generated = serializers.BooleanField(allow_null=True)
+        created_at = serializers.DateTimeField(allow_null=True)
+        pipeline = serializers.DictField(allow_null=True, help_text="name and version")
+        provenance_backend = serializers.CharField(allow_null=True)
+        video = VideoRef(allow_null=True, help_text="Only when you may see the video.")
+        post = PostRef(allow_null=True, help_text="Only when you may see the post.")
 
     @extend_schema(request=InputSerializer, responses={200: OutputSerializer})
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        return Response(provenance_lookup(uploaded=data.validated_data["file"]))
+        found = provenance_lookup(uploaded=data.validated_data["file"], viewer=request.user)
+        return Response(found)

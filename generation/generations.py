@@ -21,6 +21,7 @@ KIND = "generation.render"
 # First-run guesses (seconds per output frame, 2-core CPU) until real jobs are measured.
 DEFAULT_COSTS = {"audio": 0.01, "render": 0.25, "encode": 0.03, "provenance": 0.005}
 FIXED_SECONDS = 4.0
+MAX_CAST = 4
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,22 @@ def _cast_subjects(board: Storyboard, cast: list[CastRequest], names: dict[str, 
     return pairs
 
 
+def _cast_with_storyboard_cameos(board: Storyboard, cast: list[CastRequest]) -> list[CastRequest]:
+    """A storyboard may name a cameo on a subject (one taken from an earlier video's): it is
+    a cast request like any other, checked the same way, never stored as given."""
+    named = {m.subject for m in cast if m.subject}
+    listed = {m.cameo_id for m in cast}
+    extra = []
+    for subject in board.subjects:
+        cameo_id, subject.cameo_id = subject.cameo_id, None
+        if cameo_id and cameo_id not in listed and subject.name not in named:
+            extra.append(CastRequest(str(cameo_id), subject.name))
+            listed.add(cameo_id)
+    if len(cast) + len(extra) > MAX_CAST:
+        raise ApiError("cast_too_large", f"At most {MAX_CAST} cameos per video.", 400)
+    return [*cast, *extra]
+
+
 def generation_submit(
     *, owner: User, board: Storyboard, cast: list[CastRequest], burn_subtitles: bool,
     prompt: str, idempotency_key: str = "",
@@ -116,6 +133,7 @@ def generation_submit(
     from consent.services import appearance_record, cast_authorize
 
     budget_check(owner)
+    cast = _cast_with_storyboard_cameos(board, cast)
     cameos = {m.cameo_id: access_cameo(user=owner, cameo_id=m.cameo_id) for m in cast}
     receipts = {cid: cast_authorize(cameo=c, user=owner, stage="submission")
                 for cid, c in cameos.items()}  # fmt: skip

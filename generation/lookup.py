@@ -10,12 +10,15 @@ from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
 
+from accounts.models import User
 from config.api import ApiError
+from feeds.selectors import visible_posts
 from generation import intake
 from generation.models import Video
+from generation.selectors import visible_videos
 
 
-def provenance_lookup(*, uploaded: UploadedFile) -> dict[str, Any]:
+def provenance_lookup(*, uploaded: UploadedFile, viewer: User | None) -> dict[str, Any]:
     from generation.pipeline.fingerprint import (
         MATCH_THRESHOLD,
         VERSION,
@@ -38,22 +41,31 @@ def provenance_lookup(*, uploaded: UploadedFile) -> dict[str, Any]:
     )
     matches = match(candidate, known, MATCH_THRESHOLD)
     if not matches:
-        return {"generated_here": False, "score": None, "video": None}
-    video_id, score = matches[0]
-    video = Video.objects.select_related("job").get(pk=video_id)
-    manifest = video.manifest
+        return {"generated_here": False, "score": None, "ai_generated": None,
+                "created_at": None, "pipeline": None, "provenance_backend": None,
+                "video": None, "post": None}  # fmt: skip
+    best_id, score = matches[0]
+    best = Video.objects.only("created_at", "manifest", "provenance_backend").get(pk=best_id)
+    # Anyone may learn that a file was made here, when and how; which video and post it is
+    # only if they could see that video anyway. Identical storyboards can make identical
+    # videos, so the viewer's own (or a visible) match is named when there is one.
+    visible = visible_videos(viewer).filter(pk__in=[pk for pk, _ in matches])
+    seen = {video.pk: video for video in visible.select_related("post")}
+    named = next((seen[pk] for pk, _ in matches if pk in seen), None)
     return {
         "generated_here": True,
         "score": round(float(score), 4),
-        "video": {
-            "id": str(video.id),
-            "state": video.state,
-            "created_at": video.created_at.isoformat(),
-            "pipeline": manifest.get("pipeline"),
-            "backends": manifest.get("backends"),
-            "job": manifest.get("request", {}).get("job"),
-            "prompt": manifest.get("request", {}).get("prompt"),
-            "cast": [c.get("cameo") for c in manifest.get("cast", [])],
-            "provenance_backend": video.provenance_backend,
-        },
+        "ai_generated": True,
+        "created_at": best.created_at.isoformat(),
+        "pipeline": best.manifest.get("pipeline"),
+        "provenance_backend": best.provenance_backend,
+        "video": {"id": str(named.id), "state": named.state} if named else None,
+        "post": _visible_post(named, viewer),
     }
+
+
+def _visible_post(video: Video | None, viewer: User | None) -> dict[str, Any] | None:
+    post = getattr(video, "post", None) if video is not None else None
+    if post is None or not visible_posts(viewer).filter(pk=post.pk).exists():
+        return None
+    return {"id": post.pk}

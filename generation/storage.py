@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.core import signing
 from django.core.files.storage import default_storage
 from django.urls import reverse
@@ -33,14 +32,23 @@ def local_copy(name: str, suffix: str = "") -> Iterator[Path]:
         yield target
 
 
+REDIRECT_TTL_SECONDS = 60
+
+
 def media_url(name: str) -> str:
-    """A time-limited link to a stored file. Object names alone grant nothing."""
+    """A time-limited link to a stored file. Object names alone grant nothing.
+
+    The link always comes back to this service (media_serve), so whether the file may still
+    be seen is decided when it is fetched, not only when the link was made."""
     if not name:
         return ""
-    if settings.S3_BUCKET:
-        return default_storage.url(name)  # presigned by django-storages (querystring_auth)
     token = signing.dumps(name, salt=_SALT)
     return f"{reverse('media')}?{urlencode({'t': token})}"
+
+
+def storage_redirect_url(name: str) -> str:
+    """Where remote storage serves the file: a presigned URL that expires within a minute."""
+    return default_storage.url(name, expire=REDIRECT_TTL_SECONDS)
 
 
 def media_name_from_token(token: str) -> str | None:

@@ -17,8 +17,8 @@ def access_remix(*, user: User, remix_id: Any) -> Remix:
                         object_id=remix_id, what="remix")  # fmt: skip
 
 
-def lineage_of(post: Post) -> list[dict[str, Any]]:
-    """The chain of posts this one was remixed from, root first, ending with `post` itself.
+def ancestry_of(post: Post) -> list[Post]:
+    """`post`, then the post it was remixed from, and so on up to the root.
 
     Follows remix_of links; a link to a deleted post ends the chain there (SET_NULL).
     """
@@ -34,6 +34,12 @@ def lineage_of(post: Post) -> list[dict[str, Any]]:
             if parent_id
             else None
         )
+    return chain
+
+
+def lineage_of(post: Post) -> list[dict[str, Any]]:
+    """The chain of posts this one was remixed from, root first, ending with `post` itself."""
+    chain = ancestry_of(post)
     return [
         {"post": p.pk, "video": str(p.video_id), "author": p.author.username,
          "state": p.state} for p in reversed(chain)

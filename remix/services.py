@@ -13,17 +13,21 @@ from feeds.models import Post
 from generation.models import Upload, Video
 from generation.services import job_submit
 from remix.models import Remix
-from remix.selectors import lineage_of
+from remix.selectors import ancestry_of, lineage_of
 
 KIND = "remix.render"
 
 
 def remix_permitted(*, post: Post, user: User) -> None:
-    """The source's author decides; their own videos they may always remix."""
+    """Each author up the chain decides: a remix of a remix still remixes the original, so
+    remixing switched off on any ancestor holds for everyone but that ancestor's author."""
     if post.state != Post.State.LIVE or post.video.state != Video.State.PUBLISHED:
         raise ApiError("source_unavailable", "This video is no longer available to remix.", 409)
-    if not post.allow_remix and post.author_id != user.pk:
-        raise ApiError("remix_not_allowed", "The author does not allow remixes of this video.", 403)
+    for ancestor in ancestry_of(post):
+        if not ancestor.allow_remix and ancestor.author_id != user.pk:
+            whose = "this video" if ancestor.pk == post.pk else "the video this one remixes"
+            raise ApiError("remix_not_allowed", f"The author does not allow remixes of {whose}.",
+                           403)  # fmt: skip
 
 
 # Seconds per frame of each stage before any remix has been measured here (2-core CPU,
