@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 from cameo import selectors, services
 from cameo.models import Cameo, Capture
 from config.api import CursorPage
+from config.schema import cursor_page, error
 from consent import services as consent
 from consent.models import Appearance, Grant
 from generation.api import JobOutputSerializer, JobSubmitThrottle, UploadThrottle
@@ -99,7 +100,13 @@ class AppearanceOutputSerializer(serializers.ModelSerializer):
 class CaptureStartApi(APIView):
     throttle_classes = [JobSubmitThrottle]
 
-    @extend_schema(request=None, responses={201: CaptureOutputSerializer})
+    @extend_schema(
+        request=None,
+        responses={
+            201: CaptureOutputSerializer,
+            403: error("Accept the capture consents first (`consent_required`, with `missing`)."),
+        },
+    )
     def post(self, request: Request) -> Response:
         capture = services.capture_start(owner=request.user)
         return Response(CaptureOutputSerializer(capture).data, status=status.HTTP_201_CREATED)
@@ -119,7 +126,16 @@ class CaptureClipApi(APIView):
     class InputSerializer(serializers.Serializer):
         file = serializers.FileField(allow_empty_file=True)
 
-    @extend_schema(request=InputSerializer, responses={202: CaptureOutputSerializer})
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            202: CaptureOutputSerializer,
+            409: error("This capture is not waiting for a clip (`capture_not_awaiting_clip`)."),
+            410: error("The challenge expired; start a new capture (`challenge_expired`)."),
+            422: error("The clip cannot be used: `media_corrupt`, `capture_needs_audio`, "
+                       "`capture_too_short`, `capture_too_long`, ..."),
+        },
+    )  # fmt: skip
     def post(self, request: Request, capture_id: str) -> Response:
         capture = selectors.access_capture(user=request.user, capture_id=capture_id)
         data = self.InputSerializer(data=request.data)
@@ -149,7 +165,10 @@ class CameoDetailApi(APIView):
             return Response(CameoOutputSerializer(cameo).data)
         return Response(CameoPublicSerializer(cameo).data)
 
-    @extend_schema(request=InputSerializer, responses={200: CameoOutputSerializer})
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: CameoOutputSerializer, 409: error("Revoked (`cameo_revoked`).")},
+    )
     def patch(self, request: Request, cameo_id: str) -> Response:
         cameo = selectors.access_cameo(user=request.user, cameo_id=cameo_id, owner_only=True)
         data = self.InputSerializer(data=request.data)
@@ -168,7 +187,12 @@ class CameoBiometricsApi(APIView):
         voice_pitch = serializers.DictField()
         metadata = serializers.DictField()
 
-    @extend_schema(responses={200: OutputSerializer})
+    @extend_schema(
+        responses={
+            200: OutputSerializer,
+            410: error("Deleted after a revocation or withdrawal (`biometrics_deleted`)."),
+        }
+    )
     def get(self, request: Request, cameo_id: str) -> Response:
         cameo = selectors.access_cameo(user=request.user, cameo_id=cameo_id, owner_only=True)
         biometrics = getattr(cameo, "biometrics", None)
@@ -208,7 +232,13 @@ class GrantListApi(APIView):
             GrantOutputSerializer(cameo.grants.select_related("grantee"), many=True).data
         )
 
-    @extend_schema(request=InputSerializer, responses={201: GrantOutputSerializer})
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            201: GrantOutputSerializer,
+            400: error("Your own cameo needs no grant (`grant_self`), or `invalid`."),
+        },
+    )
     def post(self, request: Request, cameo_id: str) -> Response:
         """Ask the owner for permission to use their cameo."""
         cameo = selectors.access_cameo(user=request.user, cameo_id=cameo_id)
@@ -221,7 +251,14 @@ class GrantListApi(APIView):
 class GrantDecisionApi(APIView):
     decision = ""
 
-    @extend_schema(request=None, responses={200: GrantOutputSerializer})
+    @extend_schema(
+        request=None,
+        responses={
+            200: GrantOutputSerializer,
+            409: error("Decided already (`grant_not_pending`), or not approved, so nothing to "
+                       "revoke (`grant_not_approved`)."),
+        },
+    )  # fmt: skip
     def post(self, request: Request, cameo_id: str, grant_id: int) -> Response:
         cameo = selectors.access_cameo(user=request.user, cameo_id=cameo_id, owner_only=True)
         grant = selectors.access_grant(cameo=cameo, grant_id=grant_id)
@@ -235,7 +272,7 @@ class GrantDecisionApi(APIView):
 
 
 class AppearanceListApi(APIView):
-    @extend_schema(responses={200: AppearanceOutputSerializer(many=True)})
+    @extend_schema(responses={200: cursor_page(AppearanceOutputSerializer)})
     def get(self, request: Request, cameo_id: str) -> Response:
         cameo = selectors.access_cameo(user=request.user, cameo_id=cameo_id, owner_only=True)
         page = CursorPage()

@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 
 from cameo.selectors import audit_for_subject
 from config.api import ApiError, CursorPage
+from config.schema import cursor_page, error
 from consent import services
 from consent.models import ConsentAcceptance, ConsentDocument, ConsentEvent
 
@@ -63,7 +64,14 @@ class ConsentListApi(APIView):
         rows = ConsentAcceptance.objects.filter(user=request.user).select_related("document")
         return Response(AcceptanceOutputSerializer(rows.order_by("-accepted_at"), many=True).data)
 
-    @extend_schema(request=InputSerializer, responses={201: AcceptanceOutputSerializer})
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            201: AcceptanceOutputSerializer,
+            404: error("No such document version (`consent_document_missing`)."),
+            409: error("A newer version is current (`consent_document_outdated`)."),
+        },
+    )
     def post(self, request: Request) -> Response:
         """Accept one consent document, explicitly (`accepted` must be true)."""
         data = self.InputSerializer(data=request.data)
@@ -93,7 +101,10 @@ class ConsentWithdrawApi(APIView):
         jobs_cancelled = serializers.IntegerField()
         videos_taken_down = serializers.IntegerField()
 
-    @extend_schema(request=InputSerializer, responses={200: OutputSerializer})
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: OutputSerializer, 409: error("Nothing to withdraw (`consent_not_given`).")},
+    )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -102,7 +113,7 @@ class ConsentWithdrawApi(APIView):
 
 
 class AuditListApi(APIView):
-    @extend_schema(responses={200: EventOutputSerializer(many=True)})
+    @extend_schema(responses={200: cursor_page(EventOutputSerializer)})
     def get(self, request: Request) -> Response:
         page = CursorPage()
         rows = page.paginate_queryset(audit_for_subject(user=request.user), request, self)

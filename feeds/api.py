@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from accounts.models import User
 from config.api import ApiError
+from config.schema import CHRONOLOGICAL, FOR_YOU, error, feed_page
 from feeds import selectors, services
 from feeds.models import Comment, Post, TopicWeight
 from generation.selectors import access_video
@@ -87,7 +88,10 @@ class PublishApi(APIView):
         )
         visibility = serializers.ChoiceField(choices=Post.Visibility.choices, default="public")
 
-    @extend_schema(request=InputSerializer, responses={201: PostCardSerializer})
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: PostCardSerializer, 409: error("Published already (`video_not_draft`).")},
+    )
     def post(self, request: Request, video_id: str) -> Response:
         video = access_video(user=request.user, video_id=video_id)
         data = self.InputSerializer(data=request.data)
@@ -192,7 +196,10 @@ class CommentListApi(APIView):
 
 
 class ShareApi(APIView):
-    @extend_schema(request=None, responses={201: SHARED})
+    @extend_schema(
+        request=inline_serializer("ShareInput", {"channel": serializers.CharField(required=False)}),
+        responses={201: SHARED},
+    )
     def post(self, request: Request, post_id: int) -> Response:
         post = selectors.access_post(viewer=request.user, post_id=post_id)
         services.post_share(post=post, user=request.user,
@@ -237,7 +244,7 @@ class TakedownApi(APIView):
 class ForYouApi(APIView):
     permission_classes = [AllowAny]
 
-    @extend_schema(responses={200: PostCardSerializer(many=True)})
+    @extend_schema(responses={200: feed_page(PostCardSerializer, FOR_YOU)})
     def get(self, request: Request) -> Response:
         viewer = request.user if request.user.is_authenticated else None
         posts, cursor = selectors.for_you_page(viewer, request.query_params.get("cursor"))
@@ -245,7 +252,7 @@ class ForYouApi(APIView):
 
 
 class FollowingApi(APIView):
-    @extend_schema(responses={200: PostCardSerializer(many=True)})
+    @extend_schema(responses={200: feed_page(PostCardSerializer, CHRONOLOGICAL)})
     def get(self, request: Request) -> Response:
         return _keyset(selectors.following_feed(request.user), request)
 
@@ -253,7 +260,7 @@ class FollowingApi(APIView):
 class ProfileFeedApi(APIView):
     permission_classes = [AllowAny]
 
-    @extend_schema(responses={200: PostCardSerializer(many=True)})
+    @extend_schema(responses={200: feed_page(PostCardSerializer, CHRONOLOGICAL)})
     def get(self, request: Request, username: str) -> Response:
         author = get_object_or_404(User, username=username)
         return _keyset(selectors.profile_feed(request.user, author), request)
@@ -262,7 +269,7 @@ class ProfileFeedApi(APIView):
 class HashtagFeedApi(APIView):
     permission_classes = [AllowAny]
 
-    @extend_schema(responses={200: PostCardSerializer(many=True)})
+    @extend_schema(responses={200: feed_page(PostCardSerializer, CHRONOLOGICAL)})
     def get(self, request: Request, tag: str) -> Response:
         return _keyset(selectors.hashtag_feed(request.user, tag), request)
 
@@ -270,14 +277,17 @@ class HashtagFeedApi(APIView):
 class RemixFeedApi(APIView):
     permission_classes = [AllowAny]
 
-    @extend_schema(responses={200: PostCardSerializer(many=True)})
+    @extend_schema(responses={200: feed_page(PostCardSerializer, CHRONOLOGICAL)})
     def get(self, request: Request, post_id: int) -> Response:
         post = selectors.access_post(viewer=request.user, post_id=post_id)
         return _keyset(selectors.remixes_feed(request.user, post), request)
 
 
 class FollowApi(APIView):
-    @extend_schema(request=None, responses={204: None})
+    @extend_schema(
+        request=None,
+        responses={204: None, 400: error("You cannot follow yourself (`follow_self`).")},
+    )
     def post(self, request: Request, username: str) -> Response:
         services.follow(follower=request.user, followee=get_object_or_404(User, username=username))
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import ApiError
+from config.schema import error
 from feeds.selectors import access_post, visible_posts
 from generation.api import IDEMPOTENCY, JobOutputSerializer, JobSubmitThrottle
 from remix import selectors, services
@@ -69,8 +70,21 @@ class RemixCreateApi(APIView):
                 )
             return data
 
-    @extend_schema(request=InputSerializer, parameters=[IDEMPOTENCY],
-                   responses={202: RemixCreatedSerializer})  # fmt: skip
+    @extend_schema(
+        request=InputSerializer,
+        parameters=[IDEMPOTENCY],
+        responses={
+            202: RemixCreatedSerializer,
+            403: error("The author does not allow remixes (`remix_not_allowed`), or a double "
+                       "you may not use (`cameo_not_permitted`, `cameo_revoked`)."),
+            404: error("A source post or video, cameo or background upload that does not "
+                       "exist or that you may not see."),
+            409: error("The source is no longer available (`source_unavailable`), or the "
+                       "Idempotency-Key was used for another request (`idempotency_conflict`)."),
+            429: error("Throttled (`throttled`), or today's budget is spent "
+                       "(`remix_budget_exceeded`)."),
+        },
+    )  # fmt: skip
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
