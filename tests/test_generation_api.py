@@ -141,3 +141,65 @@ def test_permission_is_checked_again_just_before_rendering(
     assert (job.state, job.error_code) == ("failed", "cameo_not_permitted")
     refusal = ConsentEvent.objects.get(kind="cast_refused", cameo=cameo)
     assert refusal.detail["stage"] == "render" and refusal.actor == friend
+
+
+def test_an_idempotency_key_replay_returns_the_original_job(
+    owner: User, client_for: Callable[[User], APIClient]
+) -> None:
+    client = client_for(owner)
+    body = {"prompt": PROMPT, "audio": {"dialogue": ["Again."]}}
+    first = client.post("/api/v1/generations/", body, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    again = client.post("/api/v1/generations/", body, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    assert (first.status_code, again.status_code) == (202, 202), again.json()
+    assert again.json()["job"]["id"] == first.json()["job"]["id"]
+    assert Job.objects.filter(owner=owner, kind="generation.render").count() == 1
+    other = client.post("/api/v1/generations/", {"prompt": "A dog runs."}, format="json",
+                        HTTP_IDEMPOTENCY_KEY="k-1")  # fmt: skip
+    assert (other.status_code, other.json()["code"]) == (409, "idempotency_conflict")
+
+
+def test_a_cameo_named_in_a_storyboard_goes_through_the_cast_checks(
+    owner: User, stranger: User, client_for: Callable[[User], APIClient]
+) -> None:
+    cameo = make_verified_cameo(owner, audience="only_me")
+    client = client_for(stranger)
+    board = client.post("/api/v1/generations/plan/", {"prompt": PROMPT}, format="json").json()
+    board["storyboard"]["subjects"][0]["cameo_id"] = str(cameo.id)
+    # when a stranger slips someone's private double into the storyboard itself
+    response = client.post("/api/v1/generations/", {"storyboard": board["storyboard"]},
+                           format="json")  # fmt: skip
+    # then it is checked like any cast request: the double does not exist for them
+    assert response.status_code == 404
+    assert not Job.objects.filter(owner=stranger).exists()
+    # and the owner's own storyboard casts it, recorded as an appearance, not stored as given
+    mine = client_for(owner)
+    board = mine.post("/api/v1/generations/plan/", {"prompt": PROMPT}, format="json").json()
+    board["storyboard"]["subjects"][0]["cameo_id"] = str(cameo.id)
+    response = mine.post("/api/v1/generations/", {"storyboard": board["storyboard"]},
+                         format="json")  # fmt: skip
+    assert response.status_code == 202, response.json()
+    job = Job.objects.get(id=response.json()["job"]["id"])
+    assert job.params["cast"] == [
+        {"cameo_id": str(cameo.id), "subject": board["storyboard"]["subjects"][0]["name"]}
+    ]
+    assert Appearance.objects.filter(cameo=cameo, job=job).exists()
+
+
+def test_without_a_speech_engine_a_job_fails_with_its_own_code_and_can_be_retried(
+    owner: User, client_for: Callable[[User], APIClient], monkeypatch: Any, tmp_path: Any
+) -> None:
+    from generation.runner import job_execute
+
+    client = client_for(owner)
+    response = client.post("/api/v1/generations/", {"prompt": PROMPT, "duration_s": 3},
+                           format="json")  # fmt: skip
+    job_id = response.json()["job"]["id"]
+    # given a machine where espeak-ng is not installed
+    monkeypatch.setenv("PATH", str(tmp_path))
+    job_execute(job_id)
+    job = Job.objects.get(id=job_id)
+    # then the job says so, and never blames the user's lines
+    assert (job.state, job.error_code) == ("failed", "tts_unavailable")
+    assert "espeak-ng is not installed" in job.error_message
+    assert job.attempts == 1  # not retried in a loop: retrying here cannot help
+    assert client.post(f"/api/v1/jobs/{job_id}/retry/").status_code == 202

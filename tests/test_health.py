@@ -12,7 +12,7 @@ def test_healthz_says_the_process_is_alive() -> None:
 def test_readyz_reports_each_dependency() -> None:
     response = Client().get("/readyz")
     body = response.json()
-    assert set(body["checks"]) == {"database", "broker", "storage", "ffmpeg"}
+    assert set(body["checks"]) == {"database", "broker", "storage", "ffmpeg", "speech"}
     assert response.status_code == 200, body
     assert body["ready"] is True
     assert body["checks"]["ffmpeg"]["detail"].startswith("ffmpeg version")

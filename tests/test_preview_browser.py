@@ -34,6 +34,7 @@ def browser(tmp_path: Path) -> Iterator[Any]:
                  "--autoplay-policy=no-user-gesture-required",
                  f"--user-data-dir={tmp_path / 'profile'}"):  # fmt: skip
         options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     yield driver
     driver.quit()
@@ -113,3 +114,7 @@ def test_the_grid_scrolls_opens_a_clip_that_plays_and_swipes_on(
     browser.find_element(By.TAG_NAME, "body").send_keys(Keys.ARROW_DOWN)
     _wait(lambda: browser.execute_script(playing.format(i=1)), what="the next clip to play")
     assert browser.execute_script("return document.querySelectorAll('.slide video')[0].paused")
+    # and the page's Content-Security-Policy blocked nothing it needs
+    blocked = [e["message"] for e in browser.get_log("browser")
+               if "Content Security Policy" in e["message"]]  # fmt: skip
+    assert blocked == []

@@ -384,3 +384,22 @@ def test_a_subject_swap_on_a_video_made_here_casts_the_double_as_its_subject(
     assert [c["cameo"] for c in cast] == [str(cameo.id)]
     assert cast[0]["consent_receipt"]["stage"] == "render"
     assert Appearance.objects.get(cameo=cameo, used_by=friend).video_id == video.id
+
+
+def test_a_lock_on_an_ancestor_holds_for_remixes_of_its_remixes(
+    owner: User, friend: User, stranger: User, client_for: Client, source_clip: rm.SourceTruth
+) -> None:
+    # given the owner's post, remixed by a friend, and the owner then switching remixes off
+    original = publish_clip(owner, source_clip.path)
+    remixed = publish_clip(friend, source_clip.path)
+    Post.objects.filter(pk=remixed.pk).update(remix_of=original)
+    client_for(owner).patch(f"/api/v1/posts/{original.pk}/", {"allow_remix": False},
+                            format="json")  # fmt: skip
+    # when a stranger remixes the friend's remix
+    refused = remix(client_for(stranger), remixed)
+    # then the original author's "no" holds down the chain
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "remix_not_allowed"
+    assert not Job.objects.filter(kind="remix.render").exists()
+    # the original author may still remix it
+    assert remix(client_for(owner), remixed).status_code == 202

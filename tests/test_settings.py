@@ -41,3 +41,22 @@ def test_a_bad_boolean_fails_loudly() -> None:
     result = _manage("check", DJANGO_DEBUG="maybe")
     assert result.returncode != 0
     assert "DJANGO_DEBUG='maybe' is not a boolean" in result.stderr
+
+
+def test_debug_off_without_production_still_needs_its_own_secret() -> None:
+    result = _manage("check", DJANGO_DEBUG="false")
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+def test_every_page_carries_a_content_security_policy(db: None) -> None:
+    from django.test import Client
+
+    for path in ("/", "/admin/login/", "/api/docs/", "/api/v1/feeds/for-you/"):
+        policy = Client().get(path).headers.get("Content-Security-Policy", "")
+        assert "default-src 'self'" in policy, path
+        assert (
+            "script-src 'self'" in policy
+            and "unsafe-inline" not in policy.split("script-src")[1].split(";")[0]
+        ), path
+        assert "frame-ancestors 'none'" in policy, path

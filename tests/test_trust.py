@@ -1,0 +1,281 @@
+"""Trust holes found from outside (issue 11): each test is the attack that once worked."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from rest_framework.test import APIClient
+
+from accounts.models import Follow, User
+from feeds import services as feed_services
+from feeds.models import Post
+from generation.models import Video
+from tests.factories import PASSWORD, UserFactory
+
+Client = Callable[[User | None], APIClient]
+
+
+def _video_with_files(owner: User, job_hex: str) -> Video:
+    names = {}
+    for field, body in (("file", b"\x00\x00\x00\x18ftypmp42 a video"), ("poster", b"\xff\xd8\xff")):
+        names[field] = default_storage.save(f"jobs/{job_hex}/{field}.bin", ContentFile(body))
+    from generation.models import Job
+
+    job = Job.objects.create(id=job_hex, owner=owner, kind="generation.render", state="succeeded")
+    return Video.objects.create(owner=owner, job=job, width=720, height=1280, duration_s=3.0,
+                                prompt="a secret prompt", **names)  # fmt: skip
+
+
+def _published(owner: User, visibility: str, job_hex: str) -> Post:
+    video = _video_with_files(owner, job_hex)
+    return feed_services.post_publish(video=video, author=owner, caption="", visibility=visibility)
+
+
+# --- Videos are exactly as visible as their posts ------------------------------------------
+@pytest.mark.parametrize("visibility", ["private", "followers"])
+def test_another_users_private_or_followers_only_video_is_not_found(
+    owner: User, stranger: User, client_for: Client, visibility: str
+) -> None:
+    post = _published(owner, visibility, "a" * 32)
+    # when a stranger asks for the video by id
+    response = client_for(stranger).get(f"/api/v1/videos/{post.video_id}/")
+    # then it does not exist for them, and nothing of it leaks
+    assert response.status_code == 404
+    assert "secret" not in response.content.decode()
+    assert client_for(None).get(f"/api/v1/videos/{post.video_id}/").status_code in (401, 404)
+    # while the author still sees it
+    assert client_for(owner).get(f"/api/v1/videos/{post.video_id}/").status_code == 200
+
+
+def test_a_follower_sees_a_followers_only_video_and_everyone_a_public_one(
+    owner: User, friend: User, stranger: User, client_for: Client
+) -> None:
+    followers_only = _published(owner, "followers", "b" * 32)
+    public = _published(owner, "public", "c" * 32)
+    Follow.objects.create(follower=friend, followee=owner)
+    assert client_for(friend).get(f"/api/v1/videos/{followers_only.video_id}/").status_code == 200
+    assert client_for(stranger).get(f"/api/v1/videos/{public.video_id}/").status_code == 200
+
+
+def test_a_media_link_stops_working_the_moment_its_video_is_taken_down(
+    owner: User, client_for: Client
+) -> None:
+    post = _published(owner, "public", "d" * 32)
+    links = client_for(owner).get(f"/api/v1/videos/{post.video_id}/").json()
+    anonymous = APIClient()  # a signed link needs no login: it is handed to a <video> tag
+    assert anonymous.get(links["url"]).status_code == 200
+    assert anonymous.get(links["poster_url"]).status_code == 200
+    # when the post is taken down, the links made before it stop at once
+    feed_services.post_take_down(post=post, reason="author")
+    for url in (links["url"], links["poster_url"]):
+        gone = anonymous.get(url)
+        assert gone.status_code == 410
+        assert gone.json()["code"] == "media_unavailable"
+
+
+def test_a_media_link_stops_working_when_the_cast_double_is_withdrawn(
+    owner: User, friend: User, client_for: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    from consent.models import Appearance
+    from tests.factories import make_verified_cameo
+
+    # given a friend's public video that casts the owner's double, and a link to it
+    cameo = make_verified_cameo(owner, audience="everyone")
+    post = _published(friend, "public", "9" * 32)
+    Appearance.objects.create(cameo=cameo, used_by=friend, job=post.video.job, video=post.video)
+    url = client_for(friend).get(f"/api/v1/videos/{post.video_id}/").json()["url"]
+    assert APIClient().get(url).status_code == 200
+    # when the owner withdraws likeness consent
+    with django_capture_on_commit_callbacks(execute=True):
+        client_for(owner).post("/api/v1/consent/withdraw/", {"kind": "likeness_capture"},
+                               format="json")  # fmt: skip
+    # then the link handed out before stops at once
+    assert APIClient().get(url).status_code == 410
+
+
+def test_a_tampered_media_link_is_refused(owner: User, client_for: Client) -> None:
+    post = _published(owner, "public", "e" * 32)
+    url = client_for(owner).get(f"/api/v1/videos/{post.video_id}/").json()["url"]
+    response = APIClient().get(url[:-3] + "xyz")
+    assert (response.status_code, response.json()["code"]) == (404, "media_link_invalid")
+
+
+# --- Login throttles cannot be reset by the client -------------------------------------------
+def _login(client: APIClient, username: str, password: str, **headers: str) -> Any:
+    return client.post("/api/v1/auth/login/", {"username": username, "password": password},
+                       format="json", **headers)  # fmt: skip
+
+
+def test_rotating_x_forwarded_for_does_not_reset_the_login_limit(db: None) -> None:
+    UserFactory(username="alice")
+    client = APIClient()
+    # given wrong passwords on one account, each "from" a different forwarded address
+    for attempt in range(10):
+        response = _login(client, "alice", "wrong", HTTP_X_FORWARDED_FOR=f"10.0.0.{attempt}")
+        assert response.status_code == 401
+    # then the next, with the right password and a fresh header, is still throttled
+    blocked = _login(client, "alice", PASSWORD, HTTP_X_FORWARDED_FOR="10.9.9.9")
+    assert blocked.status_code == 429
+    assert blocked.json()["code"] == "throttled"
+    # and one address spraying many accounts is not reset by the header either
+    for n in range(20):
+        _login(client, f"user{n}", "wrong", HTTP_X_FORWARDED_FOR=f"10.5.0.{n}")
+    assert _login(client, "user99", "x", HTTP_X_FORWARDED_FOR="10.6.6.6").status_code == 429
+
+
+def test_spaces_or_capitals_around_a_username_count_against_the_same_account(db: None) -> None:
+    UserFactory(username="alice")
+    client = APIClient()
+    for attempt in range(10):
+        variant = ["alice", "alice ", " Alice", "ALICE\t"][attempt % 4]
+        assert _login(client, variant, "wrong", REMOTE_ADDR=f"10.1.0.{attempt}").status_code == 401
+    assert _login(client, "alice ", PASSWORD, REMOTE_ADDR="10.1.1.1").status_code == 429
+
+
+def test_a_username_with_spaces_or_capitals_logs_in_as_the_same_user(db: None) -> None:
+    user = UserFactory(username="alice")
+    response = _login(APIClient(), "  Alice ", PASSWORD)
+    assert response.status_code == 200
+    assert response.json()["user"]["id"] == user.pk
+
+
+def test_one_address_cannot_try_passwords_on_many_accounts_without_limit(db: None) -> None:
+    client = APIClient()
+    statuses = [_login(client, f"user{n}", "wrong").status_code for n in range(31)]
+    assert statuses[:30] == [401] * 30
+    assert statuses[30] == 429
+
+
+def test_a_trusted_proxy_count_takes_the_address_the_proxy_saw(db: None, settings: Any) -> None:
+    from rest_framework.settings import api_settings
+
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    api_settings.reload()
+    try:
+        client = APIClient()
+        # behind one proxy, the client forges the left part; the proxy appends the real one
+        for attempt in range(30):
+            forged = f"10.2.0.{attempt}, 203.0.113.7"
+            assert (
+                _login(client, f"u{attempt}", "x", HTTP_X_FORWARDED_FOR=forged).status_code == 401
+            )
+        again = _login(client, "u99", "x", HTTP_X_FORWARDED_FOR="10.3.3.3, 203.0.113.7")
+        assert again.status_code == 429
+        other = _login(client, "u98", "x", HTTP_X_FORWARDED_FOR="203.0.113.8")
+        assert other.status_code == 401
+    finally:
+        settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 0}
+        api_settings.reload()
+
+
+# --- A body that is not a JSON object is a 400, on every endpoint ------------------------------
+NOT_OBJECTS = ["[null, null]", '"x"', "1", "[]", "null", "[1,2]", "true"]
+
+
+@pytest.mark.parametrize("body", NOT_OBJECTS)
+def test_login_with_a_json_body_that_is_not_an_object_is_a_clear_400(db: None, body: str) -> None:
+    response = APIClient().post("/api/v1/auth/login/", body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "body_not_object"
+
+
+def test_every_json_endpoint_refuses_a_body_that_is_not_an_object(
+    owner: User, client_for: Client
+) -> None:
+    import yaml
+    from django.test import Client as DjangoClient
+
+    # Every operation of the published schema that takes a JSON body, with a real post of
+    # the caller's in post paths (so the body is read) and unknown ids elsewhere.
+    post = _published(owner, "public", "f" * 32)
+    document = yaml.safe_load(DjangoClient().get("/api/schema/").content)
+    client = client_for(owner)
+    tried = refused = 0
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            content = (operation.get("requestBody") or {}).get("content", {})
+            if "application/json" not in content:
+                continue
+            url = _fill(path, post_id=post.pk)
+            response = getattr(client, method)(url, "[1,2]", content_type="application/json")
+            assert response.status_code < 500, (method, path, response.content[:300])
+            if response.status_code == 400:
+                assert response.json()["code"] == "body_not_object", (method, path)
+                refused += 1
+            tried += 1
+    assert tried >= 15  # the schema lists every JSON endpoint; none was skipped by mistake
+    assert refused >= 10
+
+
+def _fill(path: str, *, post_id: int) -> str:
+    import re
+
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name == "post_id":
+            return str(post_id)
+        if name == "comment_id":
+            return "1"
+        if name in ("username", "tag"):
+            return "owner"
+        return "00000000-0000-0000-0000-000000000000"
+
+    return re.sub(r"\{([^}]+)\}", value, path)
+
+
+# --- Provenance lookup tells only what the viewer may see -----------------------------------
+def _fingerprinted(owner: User, clip: Any, visibility: str | None) -> Video:
+    from generation.pipeline.fingerprint import fingerprint
+
+    video = Video.objects.create(owner=owner, width=320, height=240, duration_s=2.0,
+                                 prompt="a secret prompt", fingerprint=fingerprint(clip).to_json(),
+                                 manifest={"pipeline": {"name": "doubletake", "version": "1"},
+                                           "request": {"prompt": "a secret prompt"}})  # fmt: skip
+    if visibility:
+        feed_services.post_publish(video=video, author=owner, caption="", visibility=visibility)
+    return video
+
+
+def _lookup(client: APIClient, clip: Any) -> dict[str, Any]:
+    with open(clip, "rb") as handle:
+        response = client.post("/api/v1/provenance/lookup/", {"file": handle}, format="multipart")
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+@pytest.mark.slow
+def test_the_lookup_says_made_here_but_names_no_video_the_viewer_may_not_see(
+    owner: User, stranger: User, client_for: Client, tmp_path: Any
+) -> None:
+    from tests import media
+
+    clip = media.make_clip(tmp_path / "clip.mp4", seconds=2, size="320x240")
+    private = _fingerprinted(owner, clip, "private")
+    # when a stranger looks up a copy of the owner's private video
+    found = _lookup(client_for(stranger), clip)
+    # then they learn it was made here, when and how, and nothing that identifies it
+    assert found["generated_here"] is True and found["ai_generated"] is True
+    assert found["pipeline"]["name"] == "doubletake"
+    assert (found["video"], found["post"]) == (None, None)
+    assert "secret" not in str(found) and str(private.id) not in str(found)
+    # the owner is told which of their videos it is
+    mine = _lookup(client_for(owner), clip)
+    assert mine["video"]["id"] == str(private.id)
+    assert mine["post"]["id"] == private.post.pk
+
+
+@pytest.mark.slow
+def test_the_lookup_links_a_public_post_to_anyone(
+    owner: User, stranger: User, client_for: Client, tmp_path: Any
+) -> None:
+    from tests import media
+
+    clip = media.make_clip(tmp_path / "clip.mp4", seconds=2, size="320x240")
+    public = _fingerprinted(owner, clip, "public")
+    found = _lookup(client_for(stranger), clip)
+    assert found["post"]["id"] == public.post.pk
+    assert found["video"]["id"] == str(public.id)
