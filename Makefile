@@ -2,6 +2,7 @@
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
+PORT ?= 8000
 STAMP := $(VENV)/.installed-stamp
 
 # Tests run against the real services on this machine (README: "Running the tests").
@@ -9,7 +10,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/14
 TEST_REDIS_CACHE_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install run test lint system-deps
+.PHONY: install run test lint run-deps system-deps
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,18 +21,31 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
-run: install
+run: install run-deps
 	$(BIN)/python manage.py migrate --noinput -v 0
 	$(BIN)/python manage.py seed_demo
-	$(BIN)/python -m config.server -b 127.0.0.1 -p 8000 config.asgi:application
+	$(BIN)/python -m config.server -b 127.0.0.1 -p $(PORT) config.asgi:application
 
-# System packages the tests use: espeak-ng speaks the liveness digits in test clips, and
-# Debian's Chromium (with its driver) runs the feed preview page in a real browser.
-SYSTEM_PACKAGES := espeak-ng chromium chromium-driver
+# System programs, from Debian's packages, installed when missing (as root; `apt-get update`
+# only if the package lists are too old to have them). The service itself shells out to
+# espeak-ng for speech; the tests also drive the feed preview in Debian's Chromium.
+RUN_PROGRAMS := espeak-ng:espeak-ng
+TEST_PROGRAMS := $(RUN_PROGRAMS) chromium:chromium chromedriver:chromium-driver
+define apt_ensure
+	@missing=""; for pair in $(1); do command -v "$${pair%%:*}" >/dev/null || missing="$$missing $${pair#*:}"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing system packages:$$missing"; \
+	  apt-get install -y -q $$missing >/dev/null 2>&1 \
+	    || (apt-get update -q >/dev/null && apt-get install -y -q $$missing >/dev/null) \
+	    || { echo "could not install$$missing: install them (as root: apt-get install$$missing)"; exit 1; }; \
+	fi
+endef
+
+run-deps:
+	$(call apt_ensure,$(RUN_PROGRAMS))
+
 system-deps:
-	@command -v espeak-ng >/dev/null && command -v chromedriver >/dev/null \
-		|| apt-get install -y -q $(SYSTEM_PACKAGES) >/dev/null \
-		|| (apt-get update -q >/dev/null && apt-get install -y -q $(SYSTEM_PACKAGES) >/dev/null)
+	$(call apt_ensure,$(TEST_PROGRAMS))
 
 test: install system-deps
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} \

@@ -2,7 +2,8 @@
 
 Each demo video is planned from a prompt, rendered, voiced, encoded, watermarked and signed
 exactly as a user's would be (at a smaller size, so the first start stays quick), then
-published to the feed. Safe to run again: it seeds once.
+published to the feed. Safe to run again: what is there already is kept, and a
+run that stopped half-way goes on where it stopped.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from django.db import transaction
 
 from accounts.models import Follow, User
 from accounts.services import token_issue
+from feeds.models import Post
 from feeds.services import post_publish
 from generation.generations import generation_submit, storyboard_from_request
 from generation.models import Job, Video
@@ -44,8 +46,7 @@ class Command(BaseCommand):
     help = "Seed demo creators and posts made by the generation pipeline (once)."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if not User.objects.filter(username="demo").exists():
-            self._seed()
+        self._seed()
         demo = User.objects.get(username="demo")
         self.stdout.write(
             f"Demo account: demo / {DEMO_PASSWORD}\n"
@@ -73,10 +74,14 @@ class Command(BaseCommand):
     def _seed(self) -> None:
         users = {}
         for username, (name, prompts) in CREATORS.items():
-            user = User.objects.create_user(username, f"{username}@doubletake.local",
-                                            DEMO_PASSWORD, display_name=name)  # fmt: skip
+            user = User.objects.filter(username=username).first() or User.objects.create_user(
+                username, f"{username}@doubletake.local", DEMO_PASSWORD, display_name=name
+            )
             users[username] = user
             for prompt, caption in prompts:
+                # Seeded post by post, so a run that stopped half-way goes on where it stopped.
+                if Post.objects.filter(author=user, caption=caption).exists():
+                    continue
                 self.stdout.write(f"generating: {caption}")
                 board = storyboard_from_request(prompt=prompt, storyboard=None, aspect="9:16",
                                                 duration_s=6.0, style="natural", mood=None,
