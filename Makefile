@@ -28,9 +28,10 @@ run: install run-deps
 
 # System programs, from Debian's packages, installed when missing (as root; `apt-get update`
 # only if the package lists are too old to have them). The service itself shells out to
-# espeak-ng for speech; the tests also drive the feed preview in Debian's Chromium.
+# espeak-ng for speech; the tests also drive the feed preview in Debian's Chromium and load
+# the web benchmarks with wrk.
 RUN_PROGRAMS := espeak-ng:espeak-ng
-TEST_PROGRAMS := $(RUN_PROGRAMS) chromium:chromium chromedriver:chromium-driver
+TEST_PROGRAMS := $(RUN_PROGRAMS) chromium:chromium chromedriver:chromium-driver wrk:wrk
 define apt_ensure
 	@missing=""; for pair in $(1); do command -v "$${pair%%:*}" >/dev/null || missing="$$missing $${pair#*:}"; done; \
 	if [ -n "$$missing" ]; then \

@@ -4,6 +4,7 @@ Builds the clip as the tests do (a real face photo turned by a depth warp, digit
 espeak-ng), then verifies it twice: cold (models load on first use) and warm.
 
     .venv/bin/python bench/cameo_verify.py [--models-dir DIR] [--runs 2]
+    .venv/bin/python bench/cameo_verify.py --tiny   # the tests' 5 s 360x480 12 fps clip, for CI
 
 Needs espeak-ng (apt-get install espeak-ng). Runs on CPU; torch and onnxruntime use a CUDA
 device where they see one, and the report says which.
@@ -21,11 +22,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from harness import parse_args  # noqa: E402
+
 from cameo.biometrics import Challenge, verify_capture  # noqa: E402
 from tests import cameo_media as cm  # noqa: E402
 
 CHALLENGE = Challenge(digits="4827", digits_shown_at=1.0, digits_hidden_at=4.0, turn="left")
 CAPTURE = cm.Capture(seconds=10.0, size=(720, 1280), fps=30, turn_window=(5.0, 8.0), speech_at=1.3)
+# --tiny: the clip tests/test_biometrics.py verifies, with its challenge.
+TINY_CHALLENGE = Challenge(digits="4827", digits_shown_at=0.5, digits_hidden_at=2.5, turn="left")
+TINY_CAPTURE = cm.Capture()
 
 
 def devices() -> str:
@@ -43,19 +49,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models-dir", type=Path, default=None)
     parser.add_argument("--runs", type=int, default=2)
-    args = parser.parse_args()
+    args = parse_args(parser, tiny={}, note="the tests' 5 s 360x480 12 fps clip")
+    capture, challenge = (TINY_CAPTURE, TINY_CHALLENGE) if args.tiny else (CAPTURE, CHALLENGE)
 
     with tempfile.TemporaryDirectory() as tmp:
         clip = Path(tmp) / "capture.mp4"
         started = time.perf_counter()
-        cm.build_capture(clip, CAPTURE)
+        cm.build_capture(clip, capture)
         built_s = time.perf_counter() - started
-        print(f"built a {clip.stat().st_size / 1e6:.1f} MB clip in {built_s:.1f} s")
+        width, height = capture.size
+        print(f"built a {capture.seconds:.0f} s {width}x{height} {capture.fps} fps clip "
+              f"({clip.stat().st_size / 1e6:.1f} MB) in {built_s:.1f} s")  # fmt: skip
         print(f"device: {devices()}")
         runs = []
         for _ in range(args.runs):
             started = time.perf_counter()
-            double = verify_capture(clip, challenge=CHALLENGE, models_dir=args.models_dir)
+            double = verify_capture(clip, challenge=challenge, models_dir=args.models_dir)
             runs.append((time.perf_counter() - started, double.timings))
     print(f"models: {double.detector_model}, {double.embedding_model}, {double.voice_model}, "
           f"{double.cutout_model}")  # fmt: skip

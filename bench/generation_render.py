@@ -5,6 +5,7 @@ cameo's cutout is made the way verification makes it: mediapipe's selfie segment
 real photo (skimage's astronaut).
 
     .venv/bin/python bench/generation_render.py [--seconds 10] [--size 720x1280]
+    .venv/bin/python bench/generation_render.py --tiny   # 2 s at 180x320, for CI
 
 Runs on CPU here; the renderer uses CUDA where torch sees a device, and the report says so.
 """
@@ -20,6 +21,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from harness import parse_args  # noqa: E402
 
 PROMPT = (
     "Establishing shot of a sunny park, the camera pans. Wide shot: Maya walks to the ball. "
@@ -49,7 +52,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--size", default="720x1280")
-    args = parser.parse_args()
+    args = parse_args(parser, tiny={"seconds": 2.0, "size": "180x320"})
     width, height = (int(v) for v in args.size.split("x"))
     board = RuleBasedPlanner().plan(
         PlanRequest(prompt=PROMPT, duration_s=args.seconds, cast=(("Maya", "bench-cameo"),))

@@ -8,6 +8,8 @@ and to the source subject's (subject swap, dlib embeddings).
 
     .venv/bin/python bench/remix_render.py [--seconds 10] [--size 720x1280] [--ops both]
     .venv/bin/python bench/remix_render.py --ops restage   # videos made here: re-staged
+    .venv/bin/python bench/remix_render.py --ops all       # both, then restage
+    .venv/bin/python bench/remix_render.py --tiny   # --ops all, 2 s at 180x320, for CI
 
 Runs on CPU here; where a GPU is present the face models use onnxruntime's CUDA provider
 when their production weights are in MODELS_DIR, and the report names what ran.
@@ -25,6 +27,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from harness import parse_args  # noqa: E402
 
 
 def report(name: str, result: Any, wall: float) -> None:
@@ -93,8 +97,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--size", default="720x1280")
     parser.add_argument("--ops", default="both",
-                        choices=["both", "background", "subject", "restage"])  # fmt: skip
-    args = parser.parse_args()
+                        choices=["both", "background", "subject", "restage", "all"])  # fmt: skip
+    args = parse_args(parser, tiny={"seconds": 2.0, "size": "180x320", "ops": "all"})
     width, height = (int(v) for v in args.size.split("x"))
     spec = rm.SourceSpec(seconds=args.seconds, size=(width, height), fps=24,
                          cut_at=args.seconds * 0.6, occlude=(args.seconds * 0.3,
@@ -122,7 +126,7 @@ def main() -> None:
             report(name, result, time.perf_counter() - began)
             return result
 
-        if args.ops in ("both", "background"):
+        if args.ops in ("both", "all", "background"):
             words = "a beach at sunset"
             result = remix(f"swap_background (words: {words!r})", operation="swap_background",
                            background_prompt=words)  # fmt: skip
@@ -133,7 +137,7 @@ def main() -> None:
             cv2.imwrite(str(plate), rm.new_background(width, height))
             remix("swap_background (image)", operation="swap_background", background_image=plate)
 
-        if args.ops in ("both", "subject"):
+        if args.ops in ("both", "all", "subject"):
             photo = load_photo("tom_hanks").image
             double = CameoDouble("bench-cameo", cv2.imencode(".png", photo)[1].tobytes(), 110.0)
             result = remix("swap_subject (cameo: Tom Hanks photo)", operation="swap_subject",
@@ -146,6 +150,10 @@ def main() -> None:
             )  # fmt: skip
             print(f"  identity ({faces.name}): {scores.summary()} "
                   f"(source frames with the face in view: {sum(truth.face_visible)})")  # fmt: skip
+
+    if args.ops == "all":
+        print()
+        restage(args.seconds, width, height, keys)
 
 
 if __name__ == "__main__":

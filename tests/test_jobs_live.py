@@ -72,6 +72,13 @@ def _messages_until(ws: Any, done: Callable[[dict[str, Any]], bool], timeout: fl
     raise TimeoutError(f"no matching message; saw {seen}")
 
 
+def _wait_for_log(log: Path, line: str, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while line not in log.read_text():
+        assert time.monotonic() < deadline, f"{line!r} not in {log}:\n{log.read_text()[-2000:]}"
+        time.sleep(0.1)  # polling the worker's log file
+
+
 def test_a_job_runs_in_a_separate_worker_and_its_progress_arrives_on_the_websocket(
     live_url: str, start_worker: Callable[..., Any], tmp_path: Path
 ) -> None:
@@ -90,7 +97,8 @@ def test_a_job_runs_in_a_separate_worker_and_its_progress_arrives_on_the_websock
     progress = [m["progress"] for m in seen]
     assert progress == sorted(progress)
     assert any(m["stage"] == "transcode" and 0 < m["progress"] < 100 for m in seen)
-    assert f"job {job_id} media.transcode succeeded" in worker.log.read_text()
+    # (the worker logs its line just after publishing the outcome: wait for it)
+    _wait_for_log(worker.log, f"job {job_id} media.transcode succeeded")
     # and the REST view agrees, with a playable output behind its link
     body = alice.get(f"/api/v1/jobs/{job_id}/").json()
     assert body["state"] == "succeeded" and body["result"]["probe"]["video_codec"] == "h264"
