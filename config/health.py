@@ -56,6 +56,7 @@ def _check_speech() -> str:
     return espeak_version()
 
 
+ADVISORY = {"speech"}
 CHECKS: dict[str, Callable[[], str]] = {
     "database": _check_database,
     "broker": _check_broker,
@@ -74,5 +75,7 @@ def readyz(request: HttpRequest) -> JsonResponse:
         except Exception as exc:  # a readiness probe reports every failure, whatever it is
             report[name] = {"ok": False, "detail": f"{type(exc).__name__}: {exc}"}
         report[name]["ms"] = round((time.perf_counter() - started) * 1000, 1)
-    ready = all(item["ok"] for item in report.values())
+    # The speech engine is reported, not required: web processes never speak, only the
+    # workers that render do, and a web host without espeak-ng is still ready to serve.
+    ready = all(item["ok"] for name, item in report.items() if name not in ADVISORY)
     return JsonResponse({"ready": ready, "checks": report}, status=200 if ready else 503)

@@ -26,3 +26,20 @@ def test_readyz_fails_when_storage_is_unwritable(settings: object, tmp_path: obj
     response = Client().get("/readyz")
     assert response.status_code == 503
     assert response.json()["checks"]["storage"]["ok"] is False
+
+
+@pytest.mark.django_db
+def test_readyz_reports_a_missing_speech_engine_without_failing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: object
+) -> None:
+    from generation.pipeline import audio
+
+    audio.espeak_version.cache_clear()
+    monkeypatch.setenv("PATH", str(tmp_path))  # a web host without espeak-ng
+    try:
+        response = Client().get("/readyz")
+    finally:
+        audio.espeak_version.cache_clear()
+    assert response.json()["checks"]["speech"]["ok"] is False
+    assert "espeak-ng is not installed" in response.json()["checks"]["speech"]["detail"]
+    assert response.status_code == 200
