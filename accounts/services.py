@@ -57,8 +57,7 @@ def user_log_in(*, request: HttpRequest, username: str, password: str) -> User:
         .values_list("username", flat=True)
         .first()
     )
-    user = authenticate(request, username=stored or username_normalize(username),
-                        password=password)  # fmt: skip
+    user = authenticate(request, username=stored or username_normalize(username), password=password)
     if user is None or not user.is_active:
         raise ApiError("invalid_credentials", "Username or password is wrong.", 401)
     return user

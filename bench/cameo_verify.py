@@ -58,16 +58,20 @@ def main() -> None:
         cm.build_capture(clip, capture)
         built_s = time.perf_counter() - started
         width, height = capture.size
-        print(f"built a {capture.seconds:.0f} s {width}x{height} {capture.fps} fps clip "
-              f"({clip.stat().st_size / 1e6:.1f} MB) in {built_s:.1f} s")  # fmt: skip
+        print(
+            f"built a {capture.seconds:.0f} s {width}x{height} {capture.fps} fps clip "
+            f"({clip.stat().st_size / 1e6:.1f} MB) in {built_s:.1f} s"
+        )
         print(f"device: {devices()}")
         runs = []
         for _ in range(args.runs):
             started = time.perf_counter()
             double = verify_capture(clip, challenge=challenge, models_dir=args.models_dir)
             runs.append((time.perf_counter() - started, double.timings))
-    print(f"models: {double.detector_model}, {double.embedding_model}, {double.voice_model}, "
-          f"{double.cutout_model}")  # fmt: skip
+    print(
+        f"models: {double.detector_model}, {double.embedding_model}, {double.voice_model}, "
+        f"{double.cutout_model}"
+    )
     meta = double.metadata
     print(
         f"frames sampled {meta['frames_sampled']}, embedded {meta['frames_embedded']}, "

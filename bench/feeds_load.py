@@ -83,8 +83,9 @@ def insert_select(
             columns.append(field.column)
             selects.append(default)
     names = ", ".join(f'"{column}"' for column in columns)
-    conn.execute(f'INSERT INTO "{table}" ({names}) SELECT {", ".join(selects)} FROM {source}',
-                 params)  # fmt: skip
+    conn.execute(
+        f'INSERT INTO "{table}" ({names}) SELECT {", ".join(selects)} FROM {source}', params
+    )
 
 
 def _default_sql(field: Any, table: str, connection: Any, params: dict[str, Any]) -> str | None:
@@ -97,11 +98,15 @@ def _default_sql(field: Any, table: str, connection: Any, params: dict[str, Any]
     if value is None:
         if field.null:
             return None
-        raise SystemExit(f"{table}.{field.column} is NOT NULL with no default: "
-                         "give it a value in bench/feeds_load.py")  # fmt: skip
+        raise SystemExit(
+            f"{table}.{field.column} is NOT NULL with no default: "
+            "give it a value in bench/feeds_load.py"
+        )
     if field.unique:
-        raise SystemExit(f"{table}.{field.column} is unique: one default cannot fill every "
-                         "row; give it a value in bench/feeds_load.py")  # fmt: skip
+        raise SystemExit(
+            f"{table}.{field.column} is unique: one default cannot fill every "
+            "row; give it a value in bench/feeds_load.py"
+        )
     key = f"default_{field.column}"
     params[key] = field.get_db_prep_save(value, connection)
     return f"CAST(%({key})s AS {field.db_type(connection)})"
@@ -124,17 +129,32 @@ def prepare(db_name: str, users: int, follows_each: int, fresh: bool) -> None:
         if have >= users:
             return
         started = time.perf_counter()
-        insert_select(conn, User, {
-            "password": "'!'", "username": "'u' || g", "email": "'u' || g || '@bench.local'",
-            "date_joined": "now()",
-        }, "generate_series(1, %(users)s::bigint) g", users=users)  # fmt: skip
-        insert_select(conn, Follow, {
-            "follower_id": "u.id",
-            "followee_id": "1 + ((u.id * 7919 + k * 104729) %% %(users)s)",
-            "created_at": "now()",
-        }, """accounts_user u, generate_series(1, %(follows)s::bigint) k
+        insert_select(
+            conn,
+            User,
+            {
+                "password": "'!'",
+                "username": "'u' || g",
+                "email": "'u' || g || '@bench.local'",
+                "date_joined": "now()",
+            },
+            "generate_series(1, %(users)s::bigint) g",
+            users=users,
+        )
+        insert_select(
+            conn,
+            Follow,
+            {
+                "follower_id": "u.id",
+                "followee_id": "1 + ((u.id * 7919 + k * 104729) %% %(users)s)",
+                "created_at": "now()",
+            },
+            """accounts_user u, generate_series(1, %(follows)s::bigint) k
             WHERE 1 + ((u.id * 7919 + k * 104729) %% %(users)s) <> u.id
-            ON CONFLICT DO NOTHING""", users=users, follows=follows_each)  # fmt: skip
+            ON CONFLICT DO NOTHING""",
+            users=users,
+            follows=follows_each,
+        )
         print(f"seeded {users} users and their follows in {time.perf_counter() - started:.0f} s")
 
 
@@ -154,44 +174,89 @@ def grow(db_name: str, users: int, target: int) -> None:
         span = {"users": users, "first": first, "last": last, "n": last - first + 1}
         posts = "generate_series(%(first)s::bigint, %(last)s::bigint) g"
         minutes_ago = "now() - (g %% 43200) * interval '1 minute'"
-        insert_select(conn, Video, {
-            "id": "md5('v' || g)::uuid", "owner_id": "1 + (g * 7919 %% %(users)s)",
-            "state": "'published'", "file": "'x.mp4'", "poster": "'x.jpg'",
-            "preview": "'x.mp4'", "provenance_backend": "'c2pa'",
-            "manifest": """'{"generated": true}'""", "prompt": "'prompt ' || g",
-            "width": "720", "height": "1280", "duration_s": "9.0", "created_at": minutes_ago,
-        }, posts, **span)  # fmt: skip
-        insert_select(conn, Post, {
-            "video_id": "md5('v' || g)::uuid", "author_id": "1 + (g * 7919 %% %(users)s)",
-            "caption": "'post ' || g",
-            "visibility": """CASE WHEN g %% 100 < 90 THEN 'public'
+        insert_select(
+            conn,
+            Video,
+            {
+                "id": "md5('v' || g)::uuid",
+                "owner_id": "1 + (g * 7919 %% %(users)s)",
+                "state": "'published'",
+                "file": "'x.mp4'",
+                "poster": "'x.jpg'",
+                "preview": "'x.mp4'",
+                "provenance_backend": "'c2pa'",
+                "manifest": """'{"generated": true}'""",
+                "prompt": "'prompt ' || g",
+                "width": "720",
+                "height": "1280",
+                "duration_s": "9.0",
+                "created_at": minutes_ago,
+            },
+            posts,
+            **span,
+        )
+        insert_select(
+            conn,
+            Post,
+            {
+                "video_id": "md5('v' || g)::uuid",
+                "author_id": "1 + (g * 7919 %% %(users)s)",
+                "caption": "'post ' || g",
+                "visibility": """CASE WHEN g %% 100 < 90 THEN 'public'
                 WHEN g %% 100 < 97 THEN 'followers' ELSE 'private' END""",
-            "state": "'live'", "cluster": "'c' || (g %% (%(target)s / 3 + 1))",
-            "template": "'t' || (g %% 50)", "topic": f"({TOPICS})[1 + g %% 8]",
-            "created_at": minutes_ago,
-        }, posts, target=target, **span)  # fmt: skip
+                "state": "'live'",
+                "cluster": "'c' || (g %% (%(target)s / 3 + 1))",
+                "template": "'t' || (g %% 50)",
+                "topic": f"({TOPICS})[1 + g %% 8]",
+                "created_at": minutes_ago,
+            },
+            posts,
+            target=target,
+            **span,
+        )
         events = span["n"] * EVENTS_PER_POST
         likes = int(events * 0.3)
-        insert_select(conn, Like, {
-            "user_id": "1 + k %% %(users)s",
-            "post_id": "%(first)s + ((k / %(users)s) * 7919 + k * 13) %% %(n)s",
-            "created_at": "now()",
-        }, "generate_series(0, %(likes)s::bigint - 1) k ON CONFLICT DO NOTHING",
-            likes=likes, **span)  # fmt: skip
-        insert_select(conn, View, {
-            "user_id": "1 + (k * 69621 %% %(users)s)",
-            "post_id": "%(first)s + (k * 40692 %% %(n)s)",
-            "watch_ms": "1000 + k %% 9000", "completed": "k %% 3 = 0", "created_at": "now()",
-        }, "generate_series(1, %(views)s::bigint) k", views=events - likes, **span)  # fmt: skip
-        conn.execute("""
+        insert_select(
+            conn,
+            Like,
+            {
+                "user_id": "1 + k %% %(users)s",
+                "post_id": "%(first)s + ((k / %(users)s) * 7919 + k * 13) %% %(n)s",
+                "created_at": "now()",
+            },
+            "generate_series(0, %(likes)s::bigint - 1) k ON CONFLICT DO NOTHING",
+            likes=likes,
+            **span,
+        )
+        insert_select(
+            conn,
+            View,
+            {
+                "user_id": "1 + (k * 69621 %% %(users)s)",
+                "post_id": "%(first)s + (k * 40692 %% %(n)s)",
+                "watch_ms": "1000 + k %% 9000",
+                "completed": "k %% 3 = 0",
+                "created_at": "now()",
+            },
+            "generate_series(1, %(views)s::bigint) k",
+            views=events - likes,
+            **span,
+        )
+        conn.execute(
+            """
             UPDATE feeds_post p SET like_count = s.n FROM (
                 SELECT post_id, count(*) n FROM feeds_like WHERE post_id >= %s GROUP BY post_id
-            ) s WHERE p.id = s.post_id""", (first,))  # fmt: skip
-        conn.execute("""
+            ) s WHERE p.id = s.post_id""",
+            (first,),
+        )
+        conn.execute(
+            """
             UPDATE feeds_post p SET view_count = s.n, completion_count = s.c FROM (
                 SELECT post_id, count(*) n, count(*) FILTER (WHERE completed) c FROM feeds_view
                 WHERE post_id >= %s GROUP BY post_id
-            ) s WHERE p.id = s.post_id""", (first,))  # fmt: skip
+            ) s WHERE p.id = s.post_id""",
+            (first,),
+        )
         conn.execute("ANALYZE")
         elapsed = time.perf_counter() - started
         print(f"grew to {target} posts (+{events} events) in {elapsed:.0f} s")
@@ -221,8 +286,16 @@ def main() -> None:
     parser.add_argument("--fresh", action="store_true", help="drop the database first")
     # For You ranks ~400 candidates per request (up to ~1 s here): 2 connections for 3 s
     # let a few finish inside the window, even on a busy machine.
-    tiny = {"sizes": "500,1000", "users": 300, "follows": 5, "seconds": 3, "warmup": 1,
-            "connections": 2, "database": "doubletake_feedbench_tiny", "fresh": True}  # fmt: skip
+    tiny = {
+        "sizes": "500,1000",
+        "users": 300,
+        "follows": 5,
+        "seconds": 3,
+        "warmup": 1,
+        "connections": 2,
+        "database": "doubletake_feedbench_tiny",
+        "fresh": True,
+    }
     args = parse_args(parser, tiny=tiny)
     if args.users < 42:
         sys.exit("--users must be at least 42: the benchmark reads the feeds as user u42")
@@ -241,8 +314,11 @@ def main() -> None:
                 url = f"http://127.0.0.1:{port}/api/v1/{path}"
                 warm_up(url, bearer, args.warmup, args.connections)
                 result = run_wrk(url, bearer, args.seconds, args.connections)
-                print(f"{size:>9} {name:>10} {result['p50_ms']:>8.1f} {result['p99_ms']:>8.1f} "
-                      f"{result['rps']:>7.0f} {result['errors']:>8.0f}", flush=True)  # fmt: skip
+                print(
+                    f"{size:>9} {name:>10} {result['p50_ms']:>8.1f} {result['p99_ms']:>8.1f} "
+                    f"{result['rps']:>7.0f} {result['errors']:>8.0f}",
+                    flush=True,
+                )
         finally:
             stop_servers(procs)
 

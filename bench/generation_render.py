@@ -59,23 +59,30 @@ def main() -> None:
     )
     member = CastMember("bench-cameo", "Maya", astronaut_cutout(), voice_pitch_hz=190.0)
     device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "CPU"
-    print(f"{args.seconds:.0f} s {width}x{height} @ {board.fps} fps, 1 cast cameo, "
-          f"{len(board.shots)} shots, device {device}, {os.cpu_count()} cores")  # fmt: skip
+    print(
+        f"{args.seconds:.0f} s {width}x{height} @ {board.fps} fps, 1 cast cameo, "
+        f"{len(board.shots)} shots, device {device}, {os.cpu_count()} cores"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
         result = run(
-            GenerationRequest(storyboard=board, job_id="bench", cast=[member], prompt=PROMPT,
-                              size=(width, height)),
-            workdir=Path(tmp), on_progress=lambda stage, fraction: None,
-            authorize=lambda cameo: {"cameo": cameo}, keys=SigningKeys.generate("bench"),
-        )  # fmt: skip
+            GenerationRequest(
+                storyboard=board, job_id="bench", cast=[member], prompt=PROMPT, size=(width, height)
+            ),
+            workdir=Path(tmp),
+            on_progress=lambda stage, fraction: None,
+            authorize=lambda cameo: {"cameo": cameo},
+            keys=SigningKeys.generate("bench"),
+        )
         wall = time.perf_counter() - started
     print(f"{'stage':<12}{'seconds':>9}{'x real time':>13}")
     for stage, seconds in result.timings.items():
         print(f"{stage:<12}{seconds:>9.2f}{seconds / result.duration_s:>13.2f}")
     print(f"{'total':<12}{wall:>9.2f}{wall / result.duration_s:>13.2f}")
-    print(f"frames {result.frames}, render {result.backends['render']}, "
-          f"provenance {result.provenance_backend}")  # fmt: skip
+    print(
+        f"frames {result.frames}, render {result.backends['render']}, "
+        f"provenance {result.provenance_backend}"
+    )
 
 
 if __name__ == "__main__":

@@ -71,8 +71,14 @@ def prepare(env: dict[str, str], db_name: str, fresh: bool = False) -> tuple[str
 
     call_command("migrate", verbosity=0)
     user, _ = User.objects.get_or_create(username="bench", defaults={"email": "b@x.io"})
-    job = Job.objects.create(owner=user, kind="media.transcode", params={"upload_id": "x"},
-                             state="succeeded", progress=100, result={"output": ""})  # fmt: skip
+    job = Job.objects.create(
+        owner=user,
+        kind="media.transcode",
+        params={"upload_id": "x"},
+        state="succeeded",
+        progress=100,
+        result={"output": ""},
+    )
     token = token_issue(user=user, device="bench")
     connections.close_all()
     return str(job.id), token
@@ -113,7 +119,7 @@ def start_servers(
             preexec_fn=die_with_parent,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+        )
         for sock in sockets
     ]
     for sock in sockets:
@@ -166,11 +172,25 @@ def to_ms(text: str) -> float:
 
 def run_wrk(url: str, token: str, seconds: int, connections: int) -> dict[str, float]:
     out = subprocess.run(
-        ["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "--latency",
-         "-H", f"Authorization: Bearer {token}", url],
-        capture_output=True, text=True, check=True, timeout=seconds + 30,
+        [
+            "wrk",
+            "-t",
+            "2",
+            "-c",
+            str(connections),
+            "-d",
+            f"{seconds}s",
+            "--latency",
+            "-H",
+            f"Authorization: Bearer {token}",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=seconds + 30,
         preexec_fn=die_with_parent,
-    ).stdout  # fmt: skip
+    ).stdout
     # Anchored: a "+/- Stdev" column such as "62.50%" must not pass for the 50% row.
     p50 = re.search(r"^[ \t]+50%[ \t]+(\S+)", out, re.M).group(1)  # type: ignore[union-attr]
     p99 = re.search(r"^[ \t]+99%[ \t]+(\S+)", out, re.M).group(1)  # type: ignore[union-attr]
@@ -201,16 +221,23 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=0, help="unmeasured seconds of load first")
     parser.add_argument("--database", default="doubletake_bench")
     parser.add_argument("--fresh", action="store_true", help="drop the database first")
-    tiny = {"seconds": 1, "connections": 4, "warmup": 1, "database": "doubletake_bench_tiny",
-            "fresh": True}  # fmt: skip
+    tiny = {
+        "seconds": 1,
+        "connections": 4,
+        "warmup": 1,
+        "database": "doubletake_bench_tiny",
+        "fresh": True,
+    }
     args = parse_args(parser, tiny=tiny)
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed: apt-get install -y wrk")
     exit_on_sigterm()
     env = bench_env(args.database)
     job_id, token = prepare(env, args.database, args.fresh)
-    print(f"GET /api/v1/jobs/<id>/  wrk -c {args.connections} -d {args.seconds}s, "
-          f"{os.cpu_count()} cores, PostgreSQL + Redis, DEBUG off")  # fmt: skip
+    print(
+        f"GET /api/v1/jobs/<id>/  wrk -c {args.connections} -d {args.seconds}s, "
+        f"{os.cpu_count()} cores, PostgreSQL + Redis, DEBUG off"
+    )
     print(f"{'web processes':>14} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8} {'non-2xx':>8}")
     for count in (1, 2):
         procs, port = start_servers(env, count, settle_s=0 if args.warmup else 2)

@@ -38,8 +38,10 @@ def report(name: str, result: Any, wall: float) -> None:
     for stage, seconds in result.timings.items():
         rate = f"{frames / seconds:.1f}" if seconds > 0.05 else "-"
         print(f"  {stage:<12}{seconds:>9.2f}{rate:>10}")
-    print(f"  {'total':<12}{wall:>9.2f}{frames / wall:>10.1f}   "
-          f"({wall / result.duration_s:.2f}x real time)")  # fmt: skip
+    print(
+        f"  {'total':<12}{wall:>9.2f}{frames / wall:>10.1f}   "
+        f"({wall / result.duration_s:.2f}x real time)"
+    )
     print("  backends: " + ", ".join(f"{k}={v}" for k, v in result.backends.items()))
     print("  counts: " + ", ".join(f"{k}={v}" for k, v in result.counts.items()))
 
@@ -56,14 +58,19 @@ def restage(seconds: float, width: int, height: int, keys: Any) -> None:
     from generation.pipeline.plan import PlanRequest, RuleBasedPlanner
     from tests.cameo_media import load_photo
 
-    prompt = ("Wide shot of a kitchen: the chef walks to the vase. Medium shot: the chef jumps. "
-              'Close-up: the chef says "That was not part of the recipe."')  # fmt: skip
+    prompt = (
+        "Wide shot of a kitchen: the chef walks to the vase. Medium shot: the chef jumps. "
+        'Close-up: the chef says "That was not part of the recipe."'
+    )
     board = RuleBasedPlanner().plan(PlanRequest(prompt=prompt, duration_s=seconds))
     photo = cv2.cvtColor(load_photo("tom_hanks").image, cv2.COLOR_BGR2BGRA)
     cutout = cv2.imencode(".png", photo)[1].tobytes()
     with tempfile.TemporaryDirectory() as tmp:
-        for name in ("source", "restage: background 'a forest at night'",
-                     "restage: subject -> cameo"):  # fmt: skip
+        for name in (
+            "source",
+            "restage: background 'a forest at night'",
+            "restage: subject -> cameo",
+        ):
             staged, cast = copy.deepcopy(board), []
             if "background" in name:
                 staged.setting, staged.lighting = "forest", "night"
@@ -72,14 +79,19 @@ def restage(seconds: float, width: int, height: int, keys: Any) -> None:
                 subject.cameo_id = "bench-cameo"
                 cast = [CastMember("bench-cameo", subject.name, cutout, voice_pitch_hz=110.0)]
             began = time.perf_counter()
-            result = run(GenerationRequest(storyboard=staged, job_id=name, cast=cast,
-                                           size=(width, height)),
-                         workdir=Path(tmp) / str(len(name)), on_progress=lambda s, f: None,
-                         authorize=lambda cameo: {"cameo": cameo}, keys=keys)  # fmt: skip
+            result = run(
+                GenerationRequest(storyboard=staged, job_id=name, cast=cast, size=(width, height)),
+                workdir=Path(tmp) / str(len(name)),
+                on_progress=lambda s, f: None,
+                authorize=lambda cameo: {"cameo": cameo},
+                keys=keys,
+            )
             wall = time.perf_counter() - began
             stages = ", ".join(f"{k} {v:.2f}" for k, v in result.timings.items())
-            print(f"{name}: {result.frames} frames {wall:.2f} s ({result.frames / wall:.1f} "
-                  f"frames/s, {wall / result.duration_s:.2f}x real time): {stages}")  # fmt: skip
+            print(
+                f"{name}: {result.frames} frames {wall:.2f} s ({result.frames / wall:.1f} "
+                f"frames/s, {wall / result.duration_s:.2f}x real time): {stages}"
+            )
 
 
 def main() -> None:
@@ -96,20 +108,27 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--size", default="720x1280")
-    parser.add_argument("--ops", default="both",
-                        choices=["both", "background", "subject", "restage", "all"])  # fmt: skip
+    parser.add_argument(
+        "--ops", default="both", choices=["both", "background", "subject", "restage", "all"]
+    )
     args = parse_args(parser, tiny={"seconds": 2.0, "size": "180x320", "ops": "all"})
     width, height = (int(v) for v in args.size.split("x"))
-    spec = rm.SourceSpec(seconds=args.seconds, size=(width, height), fps=24,
-                         cut_at=args.seconds * 0.6, occlude=(args.seconds * 0.3,
-                                                             args.seconds * 0.3 + 0.4))  # fmt: skip
+    spec = rm.SourceSpec(
+        seconds=args.seconds,
+        size=(width, height),
+        fps=24,
+        cut_at=args.seconds * 0.6,
+        occlude=(args.seconds * 0.3, args.seconds * 0.3 + 0.4),
+    )
     keys = SigningKeys.generate("bench")
     if args.ops == "restage":
         restage(args.seconds, width, height, keys)
         return
-    print(f"source: {args.seconds:.0f} s {width}x{height} @ 24 fps, a cut at {spec.cut_at:.1f} s, "
-          f"the face hidden {spec.occlude[0]:.1f}-{spec.occlude[1]:.1f} s; "
-          f"{os.cpu_count()} cores")  # fmt: skip
+    print(
+        f"source: {args.seconds:.0f} s {width}x{height} @ 24 fps, a cut at {spec.cut_at:.1f} s, "
+        f"the face hidden {spec.occlude[0]:.1f}-{spec.occlude[1]:.1f} s; "
+        f"{os.cpu_count()} cores"
+    )
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -118,21 +137,32 @@ def main() -> None:
         print(f"(source built in {time.perf_counter() - started:.1f} s)")
 
         def remix(name: str, **fields: Any) -> Any:
-            request = RemixRequest(source=truth.path, job_id=name,
-                                   source_ref={"post": 1, "video": "bench"}, **fields)  # fmt: skip
+            request = RemixRequest(
+                source=truth.path, job_id=name, source_ref={"post": 1, "video": "bench"}, **fields
+            )
             began = time.perf_counter()
-            result = run(request, workdir=work / name, on_progress=lambda s, f: None,
-                         authorize=lambda cameo: {"cameo": cameo}, keys=keys)  # fmt: skip
+            result = run(
+                request,
+                workdir=work / name,
+                on_progress=lambda s, f: None,
+                authorize=lambda cameo: {"cameo": cameo},
+                keys=keys,
+            )
             report(name, result, time.perf_counter() - began)
             return result
 
         if args.ops in ("both", "all", "background"):
             words = "a beach at sunset"
-            result = remix(f"swap_background (words: {words!r})", operation="swap_background",
-                           background_prompt=words)  # fmt: skip
+            result = remix(
+                f"swap_background (words: {words!r})",
+                operation="swap_background",
+                background_prompt=words,
+            )
             ious = np.array(mask_ious([f.mask for f in result.track.frames], truth.masks))
-            print(f"  mask IoU vs truth: mean {ious.mean():.3f}, min {ious.min():.3f}, "
-                  f"p10 {np.percentile(ious, 10):.3f} over {len(ious)} frames")  # fmt: skip
+            print(
+                f"  mask IoU vs truth: mean {ious.mean():.3f}, min {ious.min():.3f}, "
+                f"p10 {np.percentile(ious, 10):.3f} over {len(ious)} frames"
+            )
             plate = work / "plate.png"
             cv2.imwrite(str(plate), rm.new_background(width, height))
             remix("swap_background (image)", operation="swap_background", background_image=plate)
@@ -140,16 +170,22 @@ def main() -> None:
         if args.ops in ("both", "all", "subject"):
             photo = load_photo("tom_hanks").image
             double = CameoDouble("bench-cameo", cv2.imencode(".png", photo)[1].tobytes(), 110.0)
-            result = remix("swap_subject (cameo: Tom Hanks photo)", operation="swap_subject",
-                           cameo=double)  # fmt: skip
+            result = remix(
+                "swap_subject (cameo: Tom Hanks photo)", operation="swap_subject", cameo=double
+            )
             faces = face_backend(None)
             scores = identity_scores(
-                decode_frames(result.video), faces, face_embedding(faces, photo),
-                face_embedding(faces, next(decode_frames(truth.path))), truth.face_visible,
+                decode_frames(result.video),
+                faces,
+                face_embedding(faces, photo),
+                face_embedding(faces, next(decode_frames(truth.path))),
+                truth.face_visible,
                 [f.face.box if f.face else None for f in result.track.frames],
-            )  # fmt: skip
-            print(f"  identity ({faces.name}): {scores.summary()} "
-                  f"(source frames with the face in view: {sum(truth.face_visible)})")  # fmt: skip
+            )
+            print(
+                f"  identity ({faces.name}): {scores.summary()} "
+                f"(source frames with the face in view: {sum(truth.face_visible)})"
+            )
 
     if args.ops == "all":
         print()

@@ -132,10 +132,12 @@ class CaptureClipApi(APIView):
             202: CaptureOutputSerializer,
             409: error("This capture is not waiting for a clip (`capture_not_awaiting_clip`)."),
             410: error("The challenge expired; start a new capture (`challenge_expired`)."),
-            422: error("The clip cannot be used: `media_corrupt`, `capture_needs_audio`, "
-                       "`capture_too_short`, `capture_too_long`, ..."),
+            422: error(
+                "The clip cannot be used: `media_corrupt`, `capture_needs_audio`, "
+                "`capture_too_short`, `capture_too_long`, ..."
+            ),
         },
-    )  # fmt: skip
+    )
     def post(self, request: Request, capture_id: str) -> Response:
         capture = selectors.access_capture(user=request.user, capture_id=capture_id)
         data = self.InputSerializer(data=request.data)
@@ -255,10 +257,12 @@ class GrantDecisionApi(APIView):
         request=None,
         responses={
             200: GrantOutputSerializer,
-            409: error("Decided already (`grant_not_pending`), or not approved, so nothing to "
-                       "revoke (`grant_not_approved`)."),
+            409: error(
+                "Decided already (`grant_not_pending`), or not approved, so nothing to "
+                "revoke (`grant_not_approved`)."
+            ),
         },
-    )  # fmt: skip
+    )
     def post(self, request: Request, cameo_id: str, grant_id: int) -> Response:
         cameo = selectors.access_cameo(user=request.user, cameo_id=cameo_id, owner_only=True)
         grant = selectors.access_grant(cameo=cameo, grant_id=grant_id)

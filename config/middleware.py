@@ -62,20 +62,22 @@ def content_security_policy() -> str:
             f"{parts.scheme}://{parts.netloc}" if parts.netloc else "https://*.amazonaws.com"
         )
     sources = " ".join(media)
-    return "; ".join([
-        "default-src 'self'",
-        "script-src 'self'",
-        # The admin and Swagger UI set style attributes; no script may run inline.
-        "style-src 'self' 'unsafe-inline'",
-        f"img-src 'self' data: {sources}",
-        f"media-src {sources}",
-        "connect-src 'self' ws: wss:",
-        "font-src 'self' data:",
-        "object-src 'none'",
-        "base-uri 'self'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ])  # fmt: skip
+    return "; ".join(
+        [
+            "default-src 'self'",
+            "script-src 'self'",
+            # The admin and Swagger UI set style attributes; no script may run inline.
+            "style-src 'self' 'unsafe-inline'",
+            f"img-src 'self' data: {sources}",
+            f"media-src {sources}",
+            "connect-src 'self' ws: wss:",
+            "font-src 'self' data:",
+            "object-src 'none'",
+            "base-uri 'self'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        ]
+    )
 
 
 class ContentSecurityPolicyMiddleware:

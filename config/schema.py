@@ -99,8 +99,15 @@ class FeedPage:
         }
 
     def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
-        return [{"name": self.query_param, "required": False, "in": "query",
-                 "description": self.description, "schema": self.schema}]  # fmt: skip
+        return [
+            {
+                "name": self.query_param,
+                "required": False,
+                "in": "query",
+                "description": self.description,
+                "schema": self.schema,
+            }
+        ]
 
 
 FOR_YOU = FeedPage("cursor", {"type": "string"}, "The `next` of the previous page.")

@@ -56,8 +56,9 @@ class ConsentListApi(APIView):
         kind = serializers.ChoiceField(choices=ConsentDocument.Kind.choices)
         version = serializers.IntegerField(min_value=1)
         accepted = serializers.BooleanField()
-        client = serializers.DictField(child=serializers.CharField(max_length=100), required=False,
-                                       default=dict)  # fmt: skip
+        client = serializers.DictField(
+            child=serializers.CharField(max_length=100), required=False, default=dict
+        )
 
     @extend_schema(responses={200: AcceptanceOutputSerializer(many=True)})
     def get(self, request: Request) -> Response:

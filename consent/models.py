@@ -78,9 +78,12 @@ class Appearance(models.Model):
         "generation.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     video = models.ForeignKey(
-        "generation.Video", null=True, blank=True, on_delete=models.SET_NULL,
+        "generation.Video",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="appearances",
-    )  # fmt: skip
+    )
     # The permission under which the double was cast, kept even after revocation.
     receipt = models.JSONField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True)

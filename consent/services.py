@@ -183,8 +183,14 @@ def _basis(cameo: Any, user: User) -> tuple[str, Grant | None] | None:
 
 def _refuse(cameo: Any, user: User, stage: str, reason: str, code: str, message: str) -> None:
     """Audit a refused cast, then refuse it."""
-    event(ConsentEvent.Kind.CAST_REFUSED, subject=cameo.owner, actor=user, cameo=cameo,
-          stage=stage, reason=reason)  # fmt: skip
+    event(
+        ConsentEvent.Kind.CAST_REFUSED,
+        subject=cameo.owner,
+        actor=user,
+        cameo=cameo,
+        stage=stage,
+        reason=reason,
+    )
     raise ApiError(code, message, 403)
 
 
@@ -200,8 +206,14 @@ def cast_authorize(*, cameo: Any, user: User, stage: str, job: Any = None) -> di
         )
     basis = _basis(cameo, user)
     if basis is None:
-        _refuse(cameo, user, stage, "not_permitted", "cameo_not_permitted",
-                "You may not use this cameo.")  # fmt: skip
+        _refuse(
+            cameo,
+            user,
+            stage,
+            "not_permitted",
+            "cameo_not_permitted",
+            "You may not use this cameo.",
+        )
     reason, grant = basis
     receipt = {
         "cameo": str(cameo.id),

@@ -31,9 +31,24 @@ class PostCardSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Post
-        fields = ["id", "author", "caption", "hashtags", "visibility", "video", "credits",
-                  "remix_of", "remix_count", "allow_remix", "like_count", "comment_count",
-                  "share_count", "view_count", "provenance", "created_at"]  # fmt: skip
+        fields = [
+            "id",
+            "author",
+            "caption",
+            "hashtags",
+            "visibility",
+            "video",
+            "credits",
+            "remix_of",
+            "remix_count",
+            "allow_remix",
+            "like_count",
+            "comment_count",
+            "share_count",
+            "view_count",
+            "provenance",
+            "created_at",
+        ]
 
     def get_author(self, post: Post) -> dict[str, str]:
         return {"username": post.author.username, "display_name": post.author.display_name}
@@ -51,16 +66,21 @@ class PostCardSerializer(serializers.ModelSerializer):
         }
 
     def get_credits(self, post: Post) -> list[dict[str, str]]:
-        return [{"cameo": str(a.cameo_id), "owner": a.cameo.owner.username}
-                for a in post.video.appearances.all() if a.taken_down_at is None]  # fmt: skip
+        return [
+            {"cameo": str(a.cameo_id), "owner": a.cameo.owner.username}
+            for a in post.video.appearances.all()
+            if a.taken_down_at is None
+        ]
 
     def get_remix_of(self, post: Post) -> dict[str, Any] | None:
         source = post.remix_of
         return {"id": source.id, "author": source.author.username} if source else None
 
     def get_provenance(self, post: Post) -> dict[str, Any]:
-        return {"generated": bool(post.video.manifest.get("generated")),
-                "backend": post.video.provenance_backend}  # fmt: skip
+        return {
+            "generated": bool(post.video.manifest.get("generated")),
+            "backend": post.video.provenance_backend,
+        }
 
 
 def _page(posts: list[Post], next_cursor: str | None, request: Request) -> Response:
@@ -100,8 +120,9 @@ class PublishApi(APIView):
 
         remix = remix_of_video(video)  # a remix is published as a remix of its source
         source = remix.source_post if remix is not None else None
-        post = services.post_publish(video=video, author=request.user, remix_of=source,
-                                     **data.validated_data)  # fmt: skip
+        post = services.post_publish(
+            video=video, author=request.user, remix_of=source, **data.validated_data
+        )
         card = selectors.with_cards(Post.objects.filter(pk=post.pk)).get()
         return Response(PostCardSerializer(card).data, status=status.HTTP_201_CREATED)
 
@@ -202,8 +223,9 @@ class ShareApi(APIView):
     )
     def post(self, request: Request, post_id: int) -> Response:
         post = selectors.access_post(viewer=request.user, post_id=post_id)
-        services.post_share(post=post, user=request.user,
-                            channel=str(request.data.get("channel", ""))[:30])  # fmt: skip
+        services.post_share(
+            post=post, user=request.user, channel=str(request.data.get("channel", ""))[:30]
+        )
         return Response({"shared": True}, status=status.HTTP_201_CREATED)
 
 
@@ -236,8 +258,9 @@ class TakedownApi(APIView):
         post = selectors.access_post(viewer=request.user, post_id=post_id)
         if post.author_id != request.user.pk and not request.user.is_staff:
             raise ApiError("permission_denied", "Only the author or a moderator may do that.", 403)
-        services.post_take_down(post=post, reason="author" if post.author_id == request.user.pk
-                                else "moderator")  # fmt: skip
+        services.post_take_down(
+            post=post, reason="author" if post.author_id == request.user.pk else "moderator"
+        )
         return Response({"id": post.id, "state": "taken_down"})
 
 

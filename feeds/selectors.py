@@ -18,8 +18,19 @@ from accounts.models import Follow, User
 from feeds.models import Like, Post, TopicWeight, View
 
 PAGE = 20
-RANKING_FIELDS = ("id", "author_id", "created_at", "like_count", "share_count", "comment_count",
-                  "view_count", "completion_count", "cluster", "template", "topic")  # fmt: skip
+RANKING_FIELDS = (
+    "id",
+    "author_id",
+    "created_at",
+    "like_count",
+    "share_count",
+    "comment_count",
+    "view_count",
+    "completion_count",
+    "cluster",
+    "template",
+    "topic",
+)
 SNAPSHOT_SIZE = 400
 SNAPSHOT_TTL = 3600
 CREATOR_SHARE, TEMPLATE_SHARE = 0.25, 0.3  # most of a page one creator / template may fill
@@ -76,11 +87,15 @@ def _candidates(viewer: User | None) -> list[Post]:
     ids: set[int] = set()
     if viewer is not None and viewer.is_authenticated:
         followed = Follow.objects.filter(follower=viewer).values("followee_id")
-        ids |= set(visible.filter(author_id__in=followed, created_at__gte=now - timedelta(days=7))
-                   .order_by("-id").values_list("id", flat=True)[:150])  # fmt: skip
+        ids |= set(
+            visible.filter(author_id__in=followed, created_at__gte=now - timedelta(days=7))
+            .order_by("-id")
+            .values_list("id", flat=True)[:150]
+        )
         liked = Like.objects.filter(user=viewer).values("post_id")
-        ids |= set(visible.filter(remix_of_id__in=liked).order_by("-id")
-                   .values_list("id", flat=True)[:100])  # fmt: skip
+        ids |= set(
+            visible.filter(remix_of_id__in=liked).order_by("-id").values_list("id", flat=True)[:100]
+        )
     ids |= set(visible.order_by("-trending_score").values_list("id", flat=True)[:200])
     ids |= set(visible.order_by("-id").values_list("id", flat=True)[:150])
     # Only what ranking reads: the cards are loaded later for the one page shown.
@@ -97,8 +112,11 @@ def _affinity(viewer: User | None, authors: set[int]) -> dict[int, float]:
         counts[row["post__author_id"]] += 2 * row["n"]
     for row in views.annotate(n=Count("id")):
         counts[row["post__author_id"]] += row["n"]
-    followed = set(Follow.objects.filter(follower=viewer, followee_id__in=authors)
-                   .values_list("followee_id", flat=True))  # fmt: skip
+    followed = set(
+        Follow.objects.filter(follower=viewer, followee_id__in=authors).values_list(
+            "followee_id", flat=True
+        )
+    )
     return {a: math.log1p(counts[a]) + (1.5 if a in followed else 0.0) for a in authors}
 
 
@@ -157,10 +175,14 @@ def for_you_pages(viewer: User | None) -> list[list[int]]:
         weights = dict(TopicWeight.objects.filter(user=viewer).values_list("topic", "weight"))
     ranked = sorted(
         posts,
-        key=lambda p: score(p, now=now, affinity=affinity.get(p.author_id, 0.0),
-                            topic_weight=weights.get(p.topic, 0.0)),
+        key=lambda p: score(
+            p,
+            now=now,
+            affinity=affinity.get(p.author_id, 0.0),
+            topic_weight=weights.get(p.topic, 0.0),
+        ),
         reverse=True,
-    )  # fmt: skip
+    )
     ranked = [p for p in ranked if weights.get(p.topic, 0.0) > -1.0]  # "no pranks" means none
     return [[p.id for p in page] for page in diversify(ranked[:SNAPSHOT_SIZE])]
 

@@ -82,10 +82,15 @@ def post_publish(
     if video.state != Video.State.DRAFT:
         raise ApiError("video_not_draft", f"This video is {video.state}.", 409)
     post = Post.objects.create(
-        video=video, author=author, caption=caption, visibility=visibility, remix_of=remix_of,
-        cluster=cluster_for(video), template=template_of(video.storyboard),
+        video=video,
+        author=author,
+        caption=caption,
+        visibility=visibility,
+        remix_of=remix_of,
+        cluster=cluster_for(video),
+        template=template_of(video.storyboard),
         topic=topic_of(" ".join([video.prompt, caption])),
-    )  # fmt: skip
+    )
     names = {tag.lower() for tag in HASHTAG.findall(caption)}
     post.hashtags.set([Hashtag.objects.get_or_create(name=name)[0] for name in names])
     Video.objects.filter(pk=video.pk).update(state=Video.State.PUBLISHED)
@@ -209,9 +214,11 @@ def feed_steer(*, user: User, text: str) -> dict[str, float]:
             delta = -1.0
         changes[topic] = changes.get(topic, 0.0) + delta
     if not changes:
-        raise ApiError("steering_not_understood",
-                       "Say what you want more or less of, e.g. 'more cooking, fewer pranks'.",
-                       400)  # fmt: skip
+        raise ApiError(
+            "steering_not_understood",
+            "Say what you want more or less of, e.g. 'more cooking, fewer pranks'.",
+            400,
+        )
     for topic, delta in changes.items():
         row, _ = TopicWeight.objects.get_or_create(user=user, topic=topic, defaults={"weight": 0})
         row.weight = max(-1.0, min(1.0, row.weight + delta))
@@ -235,8 +242,12 @@ def trending_refresh(*, now: Any = None, window_days: int = 7) -> int:
     count = 0
     for post in recent.iterator(chunk_size=2000):
         age_hours = max(0.0, (now - post.created_at).total_seconds() / 3600)
-        engagement = (post.like_count + 2 * post.share_count + post.comment_count
-                      + 0.5 * post.completion_count)  # fmt: skip
+        engagement = (
+            post.like_count
+            + 2 * post.share_count
+            + post.comment_count
+            + 0.5 * post.completion_count
+        )
         post.trending_score = engagement / (age_hours + 2.0) ** 1.5
         batch.append(post)
         if len(batch) == 2000:

@@ -54,10 +54,21 @@ class JobOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = Job
         fields = [
-            "id", "kind", "state", "progress", "stage", "error_code", "error_message",
-            "attempts", "max_attempts", "result", "output_url", "created_at", "started_at",
+            "id",
+            "kind",
+            "state",
+            "progress",
+            "stage",
+            "error_code",
+            "error_message",
+            "attempts",
+            "max_attempts",
+            "result",
+            "output_url",
+            "created_at",
+            "started_at",
             "finished_at",
-        ]  # fmt: skip
+        ]
 
     def get_output_url(self, job: Job) -> str:
         return media_url(job.result.get("output", "")) if job.result else ""
@@ -176,13 +187,15 @@ class UploadCompleteApi(APIView):
         request=None,
         responses={
             200: UploadOutputSerializer,
-            409: error("Rejected already (`upload_rejected`), or nothing was put at the "
-                       "presigned URL yet (`upload_missing`)."),
+            409: error(
+                "Rejected already (`upload_rejected`), or nothing was put at the "
+                "presigned URL yet (`upload_missing`)."
+            ),
             413: error("The stored object is over the size limit (`upload_too_large`)."),
             415: error("The stored object is not of its kind (`unsupported_media_type`)."),
             422: error("The stored object cannot be used (`media_corrupt`, ...)."),
         },
-    )  # fmt: skip
+    )
     def post(self, request: Request, upload_id: str) -> Response:
         upload = intake.upload_complete(
             upload=access_upload(user=request.user, upload_id=upload_id)
@@ -198,10 +211,12 @@ class UploadTranscodeApi(APIView):
         parameters=[IDEMPOTENCY],
         responses={
             202: JobOutputSerializer,
-            409: error("Only an accepted video can be transcoded (`upload_not_ready`), or the "
-                       "Idempotency-Key was used for another request (`idempotency_conflict`)."),
+            409: error(
+                "Only an accepted video can be transcoded (`upload_not_ready`), or the "
+                "Idempotency-Key was used for another request (`idempotency_conflict`)."
+            ),
         },
-    )  # fmt: skip
+    )
     def post(self, request: Request, upload_id: str) -> Response:
         upload = access_upload(user=request.user, upload_id=upload_id)
         if upload.state != Upload.State.READY or upload.kind != Upload.Kind.VIDEO:
@@ -246,9 +261,23 @@ class VideoOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Video
-        fields = ["id", "state", "width", "height", "duration_s", "url", "poster_url",
-                  "preview_url", "subtitles_url", "provenance_backend", "manifest", "storyboard",
-                  "prompt", "remix_of", "created_at"]  # fmt: skip
+        fields = [
+            "id",
+            "state",
+            "width",
+            "height",
+            "duration_s",
+            "url",
+            "poster_url",
+            "preview_url",
+            "subtitles_url",
+            "provenance_backend",
+            "manifest",
+            "storyboard",
+            "prompt",
+            "remix_of",
+            "created_at",
+        ]
 
     @extend_schema_field(
         inline_serializer(
@@ -260,7 +289,7 @@ class VideoOutputSerializer(serializers.ModelSerializer):
                 "video": serializers.UUIDField(allow_null=True),
             },
             allow_null=True,
-        )  # fmt: skip
+        )
     )
     def get_remix_of(self, video: Video) -> dict[str, Any] | None:
         """A remix's draft shows its source before it is published (then its post does)."""
@@ -269,8 +298,12 @@ class VideoOutputSerializer(serializers.ModelSerializer):
         remix = remix_of_video(video)
         if remix is None:
             return None
-        return {"remix": str(remix.id), "operation": remix.operation,
-                "post": remix.source_post_id, "video": remix.source_video_id}  # fmt: skip
+        return {
+            "remix": str(remix.id),
+            "operation": remix.operation,
+            "post": remix.source_post_id,
+            "video": remix.source_video_id,
+        }
 
     def get_url(self, video: Video) -> str:
         return media_url(video.file)
@@ -296,10 +329,12 @@ class GenerationInputSerializer(serializers.Serializer):
         dialogue = serializers.ListField(
             child=serializers.CharField(max_length=200), max_length=6, required=False, default=list
         )
-        music_mood = serializers.ChoiceField(choices=MOODS, required=False, allow_null=True,
-                                             default=None)  # fmt: skip
-        ambience = serializers.ChoiceField(choices=SETTINGS, required=False, allow_null=True,
-                                           default=None)  # fmt: skip
+        music_mood = serializers.ChoiceField(
+            choices=MOODS, required=False, allow_null=True, default=None
+        )
+        ambience = serializers.ChoiceField(
+            choices=SETTINGS, required=False, allow_null=True, default=None
+        )
 
     prompt = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
     storyboard = serializers.DictField(required=False, allow_null=True, default=None)
@@ -321,10 +356,15 @@ class GenerationInputSerializer(serializers.Serializer):
 def _storyboard_for(data: dict) -> Any:
     audio = data["audio"] or {}
     board = storyboard_from_request(
-        prompt=data["prompt"], storyboard=data["storyboard"], aspect=data["aspect"],
-        duration_s=data["duration_s"], style=data["style"], mood=audio.get("music_mood"),
-        dialogue=audio.get("dialogue") or [], cast=[],
-    )  # fmt: skip
+        prompt=data["prompt"],
+        storyboard=data["storyboard"],
+        aspect=data["aspect"],
+        duration_s=data["duration_s"],
+        style=data["style"],
+        mood=audio.get("music_mood"),
+        dialogue=audio.get("dialogue") or [],
+        cast=[],
+    )
     if audio.get("ambience"):
         board.setting = audio["ambience"]
     return board
@@ -360,10 +400,12 @@ class GenerationCreateApi(APIView):
             202: OutputSerializer,
             403: error("A cast double you may not use (`cameo_not_permitted`, `cameo_revoked`)."),
             404: error("A cast cameo that does not exist or that you may not see."),
-            429: error("Throttled (`throttled`), or today's budget is spent "
-                       "(`generation_budget_exceeded`)."),
+            429: error(
+                "Throttled (`throttled`), or today's budget is spent "
+                "(`generation_budget_exceeded`)."
+            ),
         },
-    )  # fmt: skip
+    )
     def post(self, request: Request) -> Response:
         data = GenerationInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -378,8 +420,11 @@ class GenerationCreateApi(APIView):
             prompt=data.validated_data["prompt"],
             idempotency_key=request.headers.get("Idempotency-Key", "")[:80],
         )
-        body = {"job": JobOutputSerializer(job).data, "storyboard": job.params["storyboard"],
-                "estimate_s": estimate}  # fmt: skip
+        body = {
+            "job": JobOutputSerializer(job).data,
+            "storyboard": job.params["storyboard"],
+            "estimate_s": estimate,
+        }
         return Response(body, status=status.HTTP_202_ACCEPTED)
 
 

@@ -31,9 +31,16 @@ class CastRequest:
 
 
 def storyboard_from_request(
-    *, prompt: str, storyboard: dict[str, Any] | None, aspect: str, duration_s: float,
-    style: str, mood: str | None, dialogue: list[str], cast: list[tuple[str, str]],
-) -> Storyboard:  # fmt: skip
+    *,
+    prompt: str,
+    storyboard: dict[str, Any] | None,
+    aspect: str,
+    duration_s: float,
+    style: str,
+    mood: str | None,
+    dialogue: list[str],
+    cast: list[tuple[str, str]],
+) -> Storyboard:
     try:
         if storyboard:
             board = Storyboard.from_dict({**storyboard, "aspect": aspect, "style": style})
@@ -42,10 +49,17 @@ def storyboard_from_request(
         planner = planner_from_config(
             settings.PLANNER_URL, settings.PLANNER_MODEL, settings.PLANNER_API_KEY
         )
-        board = planner.plan(PlanRequest(
-            prompt=prompt, duration_s=duration_s, aspect=aspect, style=style, mood=mood,
-            dialogue=tuple(dialogue), cast=tuple(cast),
-        ))  # fmt: skip
+        board = planner.plan(
+            PlanRequest(
+                prompt=prompt,
+                duration_s=duration_s,
+                aspect=aspect,
+                style=style,
+                mood=mood,
+                dialogue=tuple(dialogue),
+                cast=tuple(cast),
+            )
+        )
         board.validate(max_seconds=settings.GENERATION_MAX_SECONDS)
         return board
     except StoryboardError as exc:
@@ -61,8 +75,13 @@ def daily_budget_check(owner: User, *, kind: str, limit: int, code: str, what: s
 
 
 def budget_check(owner: User) -> None:
-    daily_budget_check(owner, kind=KIND, limit=settings.GENERATION_DAILY_BUDGET,
-                       code="generation_budget_exceeded", what="generations")  # fmt: skip
+    daily_budget_check(
+        owner,
+        kind=KIND,
+        limit=settings.GENERATION_DAILY_BUDGET,
+        code="generation_budget_exceeded",
+        what="generations",
+    )
 
 
 def estimate_seconds(board: Storyboard) -> float:
@@ -126,17 +145,23 @@ def _cast_with_storyboard_cameos(board: Storyboard, cast: list[CastRequest]) -> 
 
 
 def generation_submit(
-    *, owner: User, board: Storyboard, cast: list[CastRequest], burn_subtitles: bool,
-    prompt: str, idempotency_key: str = "",
-) -> tuple[Job, float]:  # fmt: skip
+    *,
+    owner: User,
+    board: Storyboard,
+    cast: list[CastRequest],
+    burn_subtitles: bool,
+    prompt: str,
+    idempotency_key: str = "",
+) -> tuple[Job, float]:
     from cameo.selectors import access_cameo
     from consent.services import appearance_record, cast_authorize
 
     budget_check(owner)
     cast = _cast_with_storyboard_cameos(board, cast)
     cameos = {m.cameo_id: access_cameo(user=owner, cameo_id=m.cameo_id) for m in cast}
-    receipts = {cid: cast_authorize(cameo=c, user=owner, stage="submission")
-                for cid, c in cameos.items()}  # fmt: skip
+    receipts = {
+        cid: cast_authorize(cameo=c, user=owner, stage="submission") for cid, c in cameos.items()
+    }
     pairs = _cast_subjects(board, cast, {cid: c.owner.username for cid, c in cameos.items()})
     for pair in pairs:
         next(s for s in board.subjects if s.name == pair["subject"]).cameo_id = pair["cameo_id"]

@@ -144,8 +144,14 @@ def render_generation(job: Job, on_progress: Progress) -> dict[str, Any]:
         settings.RENDER_BACKEND, Path(settings.MODELS_DIR), settings.TEXT_TO_VIDEO_MODEL
     )
     try:
-        result = run(request, workdir=workdir, on_progress=on_progress, renderer=renderer,
-                     authorize=_authorizer(job), keys=signing_keys())  # fmt: skip
+        result = run(
+            request,
+            workdir=workdir,
+            on_progress=on_progress,
+            renderer=renderer,
+            authorize=_authorizer(job),
+            keys=signing_keys(),
+        )
     except CastRefused as refused:
         raise JobFailed(refused.code, refused.message) from None
     except SoundtrackError as unvoiced:  # too long to fit, unspeakable, or no speech engine

@@ -37,9 +37,18 @@ ACCEPTED = {
     Upload.Kind.AUDIO: AUDIO_FAMILIES,
 }
 EXTENSIONS = {
-    "mp4": "mp4", "quicktime": "mov", "matroska": "mkv", "jpeg": "jpg", "png": "png",
-    "webp": "webp", "wav": "wav", "mp3": "mp3", "ogg": "ogg", "m4a": "m4a", "flac": "flac",
-}  # fmt: skip
+    "mp4": "mp4",
+    "quicktime": "mov",
+    "matroska": "mkv",
+    "jpeg": "jpg",
+    "png": "png",
+    "webp": "webp",
+    "wav": "wav",
+    "mp3": "mp3",
+    "ogg": "ogg",
+    "m4a": "m4a",
+    "flac": "flac",
+}
 STATUS = {"unsupported_media_type": 415}
 
 

@@ -41,9 +41,16 @@ def provenance_lookup(*, uploaded: UploadedFile, viewer: User | None) -> dict[st
     )
     matches = match(candidate, known, MATCH_THRESHOLD)
     if not matches:
-        return {"generated_here": False, "score": None, "ai_generated": None,
-                "created_at": None, "pipeline": None, "provenance_backend": None,
-                "video": None, "post": None}  # fmt: skip
+        return {
+            "generated_here": False,
+            "score": None,
+            "ai_generated": None,
+            "created_at": None,
+            "pipeline": None,
+            "provenance_backend": None,
+            "video": None,
+            "post": None,
+        }
     best_id, score = matches[0]
     best = Video.objects.only("created_at", "manifest", "provenance_backend").get(pk=best_id)
     # Anyone may learn that a file was made here, when and how; which video and post it is

@@ -9,6 +9,13 @@ from remix.models import Remix
 class RemixAdmin(admin.ModelAdmin):
     list_display = ["id", "owner", "operation", "source_post", "cameo", "video", "created_at"]
     list_filter = ["operation"]
-    raw_id_fields = ["owner", "source_post", "source_video", "cameo", "background_upload", "job",
-                     "video"]  # fmt: skip
+    raw_id_fields = [
+        "owner",
+        "source_post",
+        "source_video",
+        "cameo",
+        "background_upload",
+        "job",
+        "video",
+    ]
     readonly_fields = ["lineage"]

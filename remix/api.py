@@ -27,8 +27,19 @@ class RemixOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Remix
-        fields = ["id", "operation", "source_post", "source_video", "lineage", "cameo",
-                  "background_prompt", "dialogue", "job", "video", "created_at"]  # fmt: skip
+        fields = [
+            "id",
+            "operation",
+            "source_post",
+            "source_video",
+            "lineage",
+            "cameo",
+            "background_prompt",
+            "dialogue",
+            "job",
+            "video",
+            "created_at",
+        ]
 
 
 class RemixCreatedSerializer(RemixOutputSerializer):
@@ -49,17 +60,19 @@ class RemixCreateApi(APIView):
         background_prompt = serializers.CharField(
             max_length=300, required=False, allow_blank=True, default=""
         )
-        background_upload_id = serializers.UUIDField(required=False, allow_null=True,
-                                                     default=None)  # fmt: skip
+        background_upload_id = serializers.UUIDField(required=False, allow_null=True, default=None)
         dialogue = serializers.ListField(
-            child=serializers.CharField(max_length=200), max_length=4, required=False,
+            child=serializers.CharField(max_length=200),
+            max_length=4,
+            required=False,
             default=list,
-        )  # fmt: skip
+        )
 
         def validate(self, data: dict[str, Any]) -> dict[str, Any]:
             if (data["source_post_id"] is None) == (data["source_video_id"] is None):
-                raise serializers.ValidationError("Give exactly one of source_post_id or "
-                                                  "source_video_id.")  # fmt: skip
+                raise serializers.ValidationError(
+                    "Give exactly one of source_post_id or source_video_id."
+                )
             if data["operation"] == Remix.Operation.SWAP_SUBJECT and not data["cameo_id"]:
                 raise serializers.ValidationError({"cameo_id": "A subject swap needs a cameo."})
             if data["operation"] == Remix.Operation.SWAP_BACKGROUND and not (
@@ -75,16 +88,23 @@ class RemixCreateApi(APIView):
         parameters=[IDEMPOTENCY],
         responses={
             202: RemixCreatedSerializer,
-            403: error("The author does not allow remixes (`remix_not_allowed`), or a double "
-                       "you may not use (`cameo_not_permitted`, `cameo_revoked`)."),
-            404: error("A source post or video, cameo or background upload that does not "
-                       "exist or that you may not see."),
-            409: error("The source is no longer available (`source_unavailable`), or the "
-                       "Idempotency-Key was used for another request (`idempotency_conflict`)."),
-            429: error("Throttled (`throttled`), or today's budget is spent "
-                       "(`remix_budget_exceeded`)."),
+            403: error(
+                "The author does not allow remixes (`remix_not_allowed`), or a double "
+                "you may not use (`cameo_not_permitted`, `cameo_revoked`)."
+            ),
+            404: error(
+                "A source post or video, cameo or background upload that does not "
+                "exist or that you may not see."
+            ),
+            409: error(
+                "The source is no longer available (`source_unavailable`), or the "
+                "Idempotency-Key was used for another request (`idempotency_conflict`)."
+            ),
+            429: error(
+                "Throttled (`throttled`), or today's budget is spent (`remix_budget_exceeded`)."
+            ),
         },
-    )  # fmt: skip
+    )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -105,8 +125,10 @@ class RemixCreateApi(APIView):
             dialogue=found["dialogue"],
             idempotency_key=request.headers.get("Idempotency-Key", "")[:80],
         )
-        body = {**RemixOutputSerializer(remix).data,
-                "estimate_s": services.estimate_seconds(source.video)}  # fmt: skip
+        body = {
+            **RemixOutputSerializer(remix).data,
+            "estimate_s": services.estimate_seconds(source.video),
+        }
         return Response(body, status=status.HTTP_202_ACCEPTED)
 
 
@@ -133,13 +155,19 @@ class LineageApi(APIView):
         viewer = request.user if request.user.is_authenticated else None
         post = access_post(viewer=viewer, post_id=post_id)
         chain = selectors.lineage_of(post)
-        visible = set(visible_posts(viewer).filter(pk__in=[e["post"] for e in chain])
-                      .values_list("pk", flat=True))  # fmt: skip
+        visible = set(
+            visible_posts(viewer)
+            .filter(pk__in=[e["post"] for e in chain])
+            .values_list("pk", flat=True)
+        )
         # An ancestor the viewer may not see is shown as a bare id: the chain stays whole.
         body = [
-            {"post": e["post"], "video": e["video"] if e["post"] in visible else None,
-             "author": e["author"] if e["post"] in visible else None,
-             "visible": e["post"] in visible}
+            {
+                "post": e["post"],
+                "video": e["video"] if e["post"] in visible else None,
+                "author": e["author"] if e["post"] in visible else None,
+                "visible": e["post"] in visible,
+            }
             for e in chain
-        ]  # fmt: skip
+        ]
         return Response(body)

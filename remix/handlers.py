@@ -72,7 +72,7 @@ def render_remix(job: Job, on_progress: Progress) -> dict[str, Any]:
                 "post": post.pk,
                 "video": str(remix.source_video.id),
                 "author": post.author.username,
-            },  # fmt: skip
+            },
             lineage=remix.lineage,
             cameo=double,
             kept_cameos=job.params.get("kept_cameos", []),
@@ -82,9 +82,14 @@ def render_remix(job: Job, on_progress: Progress) -> dict[str, Any]:
             speaker=remix.cameo.owner.username if remix.cameo else job.owner.username,
         )
         try:
-            result = run(request, workdir=workdir, on_progress=on_progress,
-                         authorize=_authorizer(job), keys=signing_keys(),
-                         models_dir=Path(settings.MODELS_DIR))  # fmt: skip
+            result = run(
+                request,
+                workdir=workdir,
+                on_progress=on_progress,
+                authorize=_authorizer(job),
+                keys=signing_keys(),
+                models_dir=Path(settings.MODELS_DIR),
+            )
         except CastRefused as refused:
             raise JobFailed(refused.code, refused.message) from None
         except RemixError as bad:

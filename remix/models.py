@@ -38,9 +38,12 @@ class Remix(models.Model):
     dialogue = models.JSONField(default=list, blank=True)
     job = models.OneToOneField("generation.Job", on_delete=models.CASCADE, related_name="remix")
     video = models.OneToOneField(
-        "generation.Video", null=True, blank=True, on_delete=models.SET_NULL,
+        "generation.Video",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="remix",
-    )  # fmt: skip
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -73,18 +73,30 @@ def restage(remix: Remix, job: Job, post: Any, on_progress: Any) -> Any:
         cast=[_cast_member(pair) for pair in pairs],
         prompt=source.prompt,  # type: ignore[union-attr]
         size=(source.width, source.height) if source.width else None,  # type: ignore[union-attr]
-        provenance_extra={"remix": {
-            "operation": remix.operation,
-            "method": METHOD,
-            "source": {"post": post.pk, "video": str(source.id),  # type: ignore[union-attr]
-                       "author": post.author.username, "sha256": digest},
-            "lineage": remix.lineage,
-        }},
-    )  # fmt: skip
+        provenance_extra={
+            "remix": {
+                "operation": remix.operation,
+                "method": METHOD,
+                "source": {
+                    "post": post.pk,
+                    "video": str(source.id),  # type: ignore[union-attr]
+                    "author": post.author.username,
+                    "sha256": digest,
+                },
+                "lineage": remix.lineage,
+            }
+        },
+    )
     renderer, _ = renderer_from_config(
         settings.RENDER_BACKEND, Path(settings.MODELS_DIR), settings.TEXT_TO_VIDEO_MODEL
     )
     workdir = Path(settings.VAR_DIR) / "work" / job.id.hex
-    result = run(request, workdir=workdir, on_progress=on_progress, renderer=renderer,
-                 authorize=_authorizer(job), keys=signing_keys())  # fmt: skip
+    result = run(
+        request,
+        workdir=workdir,
+        on_progress=on_progress,
+        renderer=renderer,
+        authorize=_authorizer(job),
+        keys=signing_keys(),
+    )
     return board, result

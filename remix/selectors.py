@@ -13,8 +13,12 @@ MAX_LINEAGE = 64  # remix chains deeper than this are cut at the oldest end
 
 
 def access_remix(*, user: User, remix_id: Any) -> Remix:
-    return owned_or_404(Remix.objects.select_related("job", "video", "source_post"), user=user,
-                        object_id=remix_id, what="remix")  # fmt: skip
+    return owned_or_404(
+        Remix.objects.select_related("job", "video", "source_post"),
+        user=user,
+        object_id=remix_id,
+        what="remix",
+    )
 
 
 def ancestry_of(post: Post) -> list[Post]:
@@ -41,9 +45,9 @@ def lineage_of(post: Post) -> list[dict[str, Any]]:
     """The chain of posts this one was remixed from, root first, ending with `post` itself."""
     chain = ancestry_of(post)
     return [
-        {"post": p.pk, "video": str(p.video_id), "author": p.author.username,
-         "state": p.state} for p in reversed(chain)
-    ]  # fmt: skip
+        {"post": p.pk, "video": str(p.video_id), "author": p.author.username, "state": p.state}
+        for p in reversed(chain)
+    ]
 
 
 def remix_of_video(video: Any) -> Remix | None:

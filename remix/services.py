@@ -26,14 +26,20 @@ def remix_permitted(*, post: Post, user: User) -> None:
     for ancestor in ancestry_of(post):
         if not ancestor.allow_remix and ancestor.author_id != user.pk:
             whose = "this video" if ancestor.pk == post.pk else "the video this one remixes"
-            raise ApiError("remix_not_allowed", f"The author does not allow remixes of {whose}.",
-                           403)  # fmt: skip
+            raise ApiError(
+                "remix_not_allowed", f"The author does not allow remixes of {whose}.", 403
+            )
 
 
 # Seconds per frame of each stage before any remix has been measured here (2-core CPU,
 # bench/remix_render.py); finished jobs replace them with a running average.
-DEFAULT_COSTS = {"track": 0.05, "swap": 0.02, "encode": 0.013, "finish": 0.0015,
-                 "provenance": 0.0015}  # fmt: skip
+DEFAULT_COSTS = {
+    "track": 0.05,
+    "swap": 0.02,
+    "encode": 0.013,
+    "finish": 0.0015,
+    "provenance": 0.0015,
+}
 FIXED_SECONDS = 3.0
 FPS = 24  # every video made here is 24 fps
 
@@ -52,17 +58,25 @@ def source_cameos(post: Post) -> list[Any]:
     from cameo.models import Cameo
 
     return list(
-        Cameo.objects.filter(appearances__video_id=post.video_id,
-                             appearances__taken_down_at__isnull=True)
-        .select_related("owner").distinct().order_by("id")
-    )  # fmt: skip
+        Cameo.objects.filter(
+            appearances__video_id=post.video_id, appearances__taken_down_at__isnull=True
+        )
+        .select_related("owner")
+        .distinct()
+        .order_by("id")
+    )
 
 
 def budget_check(owner: User) -> None:
     from generation.generations import daily_budget_check
 
-    daily_budget_check(owner, kind=KIND, limit=settings.REMIX_DAILY_BUDGET,
-                       code="remix_budget_exceeded", what="remixes")  # fmt: skip
+    daily_budget_check(
+        owner,
+        kind=KIND,
+        limit=settings.REMIX_DAILY_BUDGET,
+        code="remix_budget_exceeded",
+        what="remixes",
+    )
 
 
 def _background_upload(owner: User, upload_id: Any) -> Upload:
@@ -70,8 +84,12 @@ def _background_upload(owner: User, upload_id: Any) -> Upload:
 
     upload = access_upload(user=owner, upload_id=upload_id)
     if upload.kind != Upload.Kind.IMAGE or upload.state != Upload.State.READY:
-        raise ApiError("background_upload_invalid", "The background must be an accepted image "
-                       "upload.", 400, field="background_upload_id")  # fmt: skip
+        raise ApiError(
+            "background_upload_invalid",
+            "The background must be an accepted image upload.",
+            400,
+            field="background_upload_id",
+        )
     return upload
 
 
@@ -121,15 +139,23 @@ def remix_submit(
     # The checks above stay outside the transaction: a refused cast is audited even though
     # the request fails. The job, the remix and the appearance are written together.
     with transaction.atomic():
-        job, created = job_submit(owner=owner, kind=KIND, params=params,
-                                  idempotency_key=idempotency_key)  # fmt: skip
+        job, created = job_submit(
+            owner=owner, kind=KIND, params=params, idempotency_key=idempotency_key
+        )
         if not created:
             return job.remix
         remix = Remix.objects.create(
-            owner=owner, operation=operation, source_post=source, source_video=source.video,
-            lineage=lineage_of(source), cameo=cameo, background_prompt=background_prompt,
-            background_upload=upload, dialogue=params["dialogue"], job=job,
-        )  # fmt: skip
+            owner=owner,
+            operation=operation,
+            source_post=source,
+            source_video=source.video,
+            lineage=lineage_of(source),
+            cameo=cameo,
+            background_prompt=background_prompt,
+            background_upload=upload,
+            dialogue=params["dialogue"],
+            job=job,
+        )
         if cameo is not None:
             appearance_record(cameo=cameo, user=owner, job=job, receipt=receipt)
         for kept_cameo, kept_receipt in zip(kept, kept_receipts, strict=True):

@@ -61,9 +61,15 @@ class Capture:
 
 def build_capture(path: Path, spec: Capture = Capture()) -> Path:
     frames = (render_frame(spec, i / spec.fps) for i in range(int(round(spec.seconds * spec.fps))))
-    return write_clip(path, frames, size=spec.size, fps=spec.fps, seconds=spec.seconds,
-                      audio=room_audio(spec) if spec.audio else None,
-                      audio_rate=AUDIO_RATE)  # fmt: skip
+    return write_clip(
+        path,
+        frames,
+        size=spec.size,
+        fps=spec.fps,
+        seconds=spec.seconds,
+        audio=room_audio(spec) if spec.audio else None,
+        audio_rate=AUDIO_RATE,
+    )
 
 
 # --- video ------------------------------------------------------------------------------------

@@ -155,9 +155,13 @@ class Worker:
         self.log = log
         self.handle = open(log, "wb")  # noqa: SIM115 - open for the worker's whole life
         self.proc = subprocess.Popen(
-            argv, cwd=ROOT, env=env, stdout=self.handle, stderr=subprocess.STDOUT,
+            argv,
+            cwd=ROOT,
+            env=env,
+            stdout=self.handle,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
-        )  # fmt: skip
+        )
         _wait_for(self.ready, 60, f"celery worker {name} ({log})")
 
     def ready(self) -> bool:
@@ -213,11 +217,22 @@ def live_url(
     log = tmp_path_factory.mktemp("daphne") / "daphne.log"
     with open(log, "wb") as handle:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "config.server", "-b", "127.0.0.1", "-p", str(port),
-             "config.asgi:application"],
-            cwd=ROOT, env=service_env, stdout=handle, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "config.server",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "config.asgi:application",
+            ],
+            cwd=ROOT,
+            env=service_env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
-        )  # fmt: skip
+        )
         try:
             _wait_for(lambda: _reachable("127.0.0.1", port), 30, f"daphne ({log})")
             yield f"127.0.0.1:{port}"

@@ -86,9 +86,15 @@ def build_source(
             _record(truth, frame, i, keep_masks)
             yield frame.image
 
-    write_clip(path, frames(), size=spec.size, fps=spec.fps, seconds=spec.seconds,
-               audio=tone(spec.seconds) if spec.audio else None,
-               audio_rate=AUDIO_RATE)  # fmt: skip
+    write_clip(
+        path,
+        frames(),
+        size=spec.size,
+        fps=spec.fps,
+        seconds=spec.seconds,
+        audio=tone(spec.seconds) if spec.audio else None,
+        audio_rate=AUDIO_RATE,
+    )
     return truth
 
 

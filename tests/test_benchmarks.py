@@ -30,10 +30,14 @@ pytestmark = pytest.mark.slow
 def run_bench(script: str, *args: str, env: dict[str, str] | None = None) -> str:
     """Run bench/<script> --tiny in its own process group; return what it printed."""
     proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "bench" / script), "--tiny", *args], cwd=ROOT,
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [sys.executable, str(ROOT / "bench" / script), "--tiny", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
         start_new_session=True,
-    )  # fmt: skip
+    )
     try:
         out, _ = proc.communicate(timeout=TIMEOUT_S)
     except subprocess.TimeoutExpired:
@@ -114,8 +118,12 @@ def web_bench_env() -> Iterator[tuple[dict[str, str], str]]:
         auth += f":{db['PASSWORD']}"
     server = f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
     cache = settings.CACHES["default"].get("LOCATION") or settings.REDIS_URL
-    env = {**os.environ, "BENCH_PG": server, "REDIS_URL": settings.REDIS_URL,
-           "REDIS_CACHE_URL": cache}  # fmt: skip
+    env = {
+        **os.environ,
+        "BENCH_PG": server,
+        "REDIS_URL": settings.REDIS_URL,
+        "REDIS_CACHE_URL": cache,
+    }
     name = f"bench_{db['NAME'].removeprefix('test_')}"
     yield env, name
 

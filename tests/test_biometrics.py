@@ -35,9 +35,19 @@ pytestmark = pytest.mark.slow
 
 CHALLENGE = Challenge(digits="4827", digits_shown_at=0.5, digits_hidden_at=2.5, turn="left")
 STAGES = (
-    "probe", "audio", "vad", "decode", "faces", "quality", "pose", "identity", "impersonation",
-    "voice", "crops", "cutout",
-)  # fmt: skip
+    "probe",
+    "audio",
+    "vad",
+    "decode",
+    "faces",
+    "quality",
+    "pose",
+    "identity",
+    "impersonation",
+    "voice",
+    "crops",
+    "cutout",
+)
 
 CAPTURES = {
     "good": cm.Capture(),
@@ -240,8 +250,10 @@ def test_a_rejection_survives_pickling_and_json(capture: Callable[[str], Path]) 
     copy = pickle.loads(pickle.dumps(rejected))
 
     assert (copy.code, copy.message, copy.timings) == (
-        rejected.code, rejected.message, rejected.timings,
-    )  # fmt: skip
+        rejected.code,
+        rejected.message,
+        rejected.timings,
+    )
     assert json.loads(json.dumps(copy.details)) == rejected.details
     assert rejected.details["frames"]
 
@@ -322,9 +334,14 @@ def write_detector_standin(path: Path, half: float = 40.0) -> None:
     for stride in (8, 16, 32):
         pooled = f"pooled{stride}"
         nodes.append(
-            helper.make_node("AveragePool", ["input.1"], [pooled], kernel_shape=[stride] * 2,
-                             strides=[stride] * 2)
-        )  # fmt: skip
+            helper.make_node(
+                "AveragePool",
+                ["input.1"],
+                [pooled],
+                kernel_shape=[stride] * 2,
+                strides=[stride] * 2,
+            )
+        )
         heads = {
             "score": (np.full((2, 3, 1, 1), 20 / 3), np.full(2, -10.0)),
             "bbox": (np.zeros((8, 3, 1, 1)), np.full(8, half / stride)),
@@ -411,11 +428,17 @@ def test_a_phone_clip_stored_sideways_is_read_upright(
     upright = capture("good")
     stored = tmp_path / "stored.mp4"
     ffmpeg = [ffmpeg_exe(), "-v", "error", "-y"]
-    subprocess.run([*ffmpeg, "-i", upright, "-vf", "transpose=clock", "-c:a", "copy", stored],
-                   check=True, timeout=60)  # fmt: skip
+    subprocess.run(
+        [*ffmpeg, "-i", upright, "-vf", "transpose=clock", "-c:a", "copy", stored],
+        check=True,
+        timeout=60,
+    )
     rotated = tmp_path / "rotated.mp4"
-    subprocess.run([*ffmpeg, "-display_rotation", "90", "-i", stored, "-c", "copy", rotated],
-                   check=True, timeout=60)  # fmt: skip
+    subprocess.run(
+        [*ffmpeg, "-display_rotation", "90", "-i", stored, "-c", "copy", rotated],
+        check=True,
+        timeout=60,
+    )
 
     # when
     info = media.probe_clip(rotated)
@@ -438,8 +461,9 @@ def test_pitch_is_measured_in_hertz() -> None:
 def test_a_higher_voice_measures_higher() -> None:
     def median_pitch(pitch: int) -> float:
         speech = cm.spoken_digits("4827", pitch=pitch)
-        at_16k = np.interp(np.arange(0, len(speech), cm.AUDIO_RATE / voice.RATE),
-                           np.arange(len(speech)), speech).astype(np.float32)  # fmt: skip
+        at_16k = np.interp(
+            np.arange(0, len(speech), cm.AUDIO_RATE / voice.RATE), np.arange(len(speech)), speech
+        ).astype(np.float32)
         return float(np.median(voice.pitch_hz(at_16k)))
 
     low, high = median_pitch(20), median_pitch(80)
@@ -455,8 +479,12 @@ def test_importing_the_library_loads_no_model_and_no_django() -> None:
         "print([m for m in heavy if m in sys.modules])"
     )
     out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60,
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
         cwd=Path(__file__).resolve().parent.parent,
-    )  # fmt: skip
+    )
 
     assert out.stdout.strip() == "[]"

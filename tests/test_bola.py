@@ -123,8 +123,14 @@ def test_every_path_parameter_in_the_schema_names_an_object_of_the_owners_world(
     schema: dict[str, Any], owners_world: World
 ) -> None:
     paths = object_paths(schema)
-    unmapped = sorted({(name, path) for path in paths for name in PARAMETER.findall(path)
-                       if name not in owners_world.ids})  # fmt: skip
+    unmapped = sorted(
+        {
+            (name, path)
+            for path in paths
+            for name in PARAMETER.findall(path)
+            if name not in owners_world.ids
+        }
+    )
     assert not unmapped, f"give the owner an object of each kind in tests/world.py: {unmapped}"
     assert len(paths) >= 30
 
@@ -139,8 +145,10 @@ def test_no_stranger_or_anonymous_caller_reaches_the_owners_non_public_objects(
 ) -> None:
     # given the owner's objects, and the stranger's own (not a follower of the owner)
     strangers_world = build_world(stranger, grantee=friend)
-    callers = [("stranger", client_for(stranger), strangers_world),
-               ("anonymous", client_for(None), None)]  # fmt: skip
+    callers = [
+        ("stranger", client_for(stranger), strangers_world),
+        ("anonymous", client_for(None), None),
+    ]
     problems: list[str] = []
     calls = 0
     # when each of them calls every method on every object path
@@ -158,9 +166,12 @@ def test_no_stranger_or_anonymous_caller_reaches_the_owners_non_public_objects(
                 text = response.content.decode(errors="replace")
                 # then nothing of the owner's comes back, and nothing breaks
                 leaked = [s for s in owners_world.secrets if s in text] if status < 300 else []
-                if status >= 500 or leaked or (status < 300 and not public) or (
-                    300 <= status < 500 and status not in REFUSED
-                ):  # fmt: skip
+                if (
+                    status >= 500
+                    or leaked
+                    or (status < 300 and not public)
+                    or (300 <= status < 500 and status not in REFUSED)
+                ):
                     problems.append(f"{who} {method} {url} -> {status} {text[:160]} {leaked}")
     assert calls > 500
     assert not problems, f"{len(problems)} of {calls} calls:\n" + "\n".join(problems)

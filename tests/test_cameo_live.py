@@ -27,9 +27,13 @@ def _consent_to_everything(client: Client) -> None:
     for document in client.get("/api/v1/consent/documents/").json():
         given = client.post(
             "/api/v1/consent/",
-            json={"kind": document["kind"], "version": document["version"], "accepted": True,
-                  "client": {"app_version": "test"}},
-        )  # fmt: skip
+            json={
+                "kind": document["kind"],
+                "version": document["version"],
+                "accepted": True,
+                "client": {"app_version": "test"},
+            },
+        )
         assert given.status_code == 201, given.text
 
 
@@ -37,9 +41,12 @@ def _capture(client: Client, tmp: Path, photo: str = "astronaut") -> str:
     capture = client.post("/api/v1/cameo/captures/").json()
     challenge = capture["challenge"]
     spec = cm.Capture(
-        seconds=6.0, digits=challenge["digits"], turn=challenge["turn"],
-        speech_at=challenge["digits_shown_at"] + 0.2, shots=(cm.Shot(photo=photo),),
-    )  # fmt: skip
+        seconds=6.0,
+        digits=challenge["digits"],
+        turn=challenge["turn"],
+        speech_at=challenge["digits_shown_at"] + 0.2,
+        shots=(cm.Shot(photo=photo),),
+    )
     clip = cm.build_capture(tmp / f"{capture['id']}.mp4", spec)
     with open(clip, "rb") as handle:
         sent = client.post(f"/api/v1/cameo/captures/{capture['id']}/clip/", files={"file": handle})
@@ -113,13 +120,16 @@ def test_a_clip_with_no_face_fails_its_job_with_its_code(
     _consent_to_everything(carol)
     capture = carol.post("/api/v1/cameo/captures/").json()
     challenge = capture["challenge"]
-    spec = cm.Capture(seconds=5.0, digits=challenge["digits"], turn=challenge["turn"],
-                      speech_at=1.2, shots=())  # fmt: skip
+    spec = cm.Capture(
+        seconds=5.0, digits=challenge["digits"], turn=challenge["turn"], speech_at=1.2, shots=()
+    )
     clip = cm.build_capture(tmp_path / "empty-room.mp4", spec)
     with open(clip, "rb") as handle:
         carol.post(f"/api/v1/cameo/captures/{capture['id']}/clip/", files={"file": handle})
     start_worker()
     done = _wait_for_capture(carol, capture["id"])
     assert (done["state"], done["reject_code"], done["job"]["error_code"]) == (
-        "rejected", "no_face", "no_face",
-    )  # fmt: skip
+        "rejected",
+        "no_face",
+        "no_face",
+    )

@@ -157,8 +157,9 @@ def test_the_owner_sets_audience_and_portrayal_instructions(
     )
     assert response.status_code == 200
     assert (response.json()["audience"], response.json()["instructions"]) == (
-        "mutuals", "Keep it kind.",
-    )  # fmt: skip
+        "mutuals",
+        "Keep it kind.",
+    )
     bad = client_for(owner).patch(
         f"/api/v1/cameos/{cameo.id}/", {"audience": "aliens"}, format="json"
     )

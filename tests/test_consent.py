@@ -29,16 +29,22 @@ def test_consent_is_accepted_explicitly_with_version_time_and_client(
 ) -> None:
     client = client_for(owner)
     refused = client.post(
-        "/api/v1/consent/", {"kind": "likeness_capture", "version": 1, "accepted": False},
+        "/api/v1/consent/",
+        {"kind": "likeness_capture", "version": 1, "accepted": False},
         format="json",
-    )  # fmt: skip
+    )
     assert refused.status_code == 400 and refused.json()["code"] == "consent_not_accepted"
     response = client.post(
         "/api/v1/consent/",
-        {"kind": "likeness_capture", "version": 1, "accepted": True,
-         "client": {"app_version": "3.2.1", "locale": "en_GB"}},
-        format="json", HTTP_USER_AGENT="Doubletake/3.2.1 (iOS 19)",
-    )  # fmt: skip
+        {
+            "kind": "likeness_capture",
+            "version": 1,
+            "accepted": True,
+            "client": {"app_version": "3.2.1", "locale": "en_GB"},
+        },
+        format="json",
+        HTTP_USER_AGENT="Doubletake/3.2.1 (iOS 19)",
+    )
     assert response.status_code == 201
     body = response.json()
     assert (body["kind"], body["version"], body["withdrawn_at"]) == ("likeness_capture", 1, None)
@@ -83,8 +89,11 @@ def test_withdrawing_likeness_consent_revokes_the_double_and_deletes_its_biometr
     # then everything the issue promises is observable
     assert response.status_code == 200, response.json()
     assert response.json() == {
-        "cameos_revoked": 1, "captures_withdrawn": 0, "jobs_cancelled": 1, "videos_taken_down": 1,
-    }  # fmt: skip
+        "cameos_revoked": 1,
+        "captures_withdrawn": 0,
+        "jobs_cancelled": 1,
+        "videos_taken_down": 1,
+    }
     cameo.refresh_from_db()
     assert cameo.state == Cameo.State.REVOKED
     assert Job.objects.get(pk=pending.pk).state == "cancelled"
@@ -93,8 +102,12 @@ def test_withdrawing_likeness_consent_revokes_the_double_and_deletes_its_biometr
     assert _files_under(prefix, Path(settings.MEDIA_ROOT)) == []
     assert not default_storage.exists(cameo.capture.clip)
     kinds = set(ConsentEvent.objects.filter(subject=owner).values_list("kind", flat=True))
-    assert {"consent_withdrawn", "job_cancelled", "appearance_taken_down",
-            "biometrics_deleted"} <= kinds  # fmt: skip
+    assert {
+        "consent_withdrawn",
+        "job_cancelled",
+        "appearance_taken_down",
+        "biometrics_deleted",
+    } <= kinds
 
 
 def test_withdrawing_use_by_others_stops_others_but_keeps_the_double(

@@ -17,11 +17,24 @@ from generation.models import Video
 from tests.factories import UserFactory
 
 
-def make_post(author: User, *, prompt: str = "", caption: str = "", visibility: str = "public",
-              cluster: str | None = None, template: str | None = None, age_hours: float = 0,
-              likes: int = 0) -> Post:  # fmt: skip
-    video = Video.objects.create(owner=author, prompt=prompt or f"post {Video.objects.count()}",
-                                 width=720, height=1280, duration_s=5.0)  # fmt: skip
+def make_post(
+    author: User,
+    *,
+    prompt: str = "",
+    caption: str = "",
+    visibility: str = "public",
+    cluster: str | None = None,
+    template: str | None = None,
+    age_hours: float = 0,
+    likes: int = 0,
+) -> Post:
+    video = Video.objects.create(
+        owner=author,
+        prompt=prompt or f"post {Video.objects.count()}",
+        width=720,
+        height=1280,
+        duration_s=5.0,
+    )
     post = services.post_publish(video=video, author=author, caption=caption, visibility=visibility)
     changes: dict[str, Any] = {"like_count": likes}
     if cluster is not None:
@@ -140,8 +153,11 @@ def test_private_and_followers_only_posts_never_leak(
     public = make_post(owner, caption="#city lights")
     followers = make_post(owner, caption="#city for friends", visibility="followers")
     private = make_post(owner, caption="#city just me", visibility="private")
-    for viewer, expected in ((stranger, {public.id}), (friend, {public.id, followers.id}),
-                             (owner, {public.id, followers.id, private.id})):  # fmt: skip
+    for viewer, expected in (
+        (stranger, {public.id}),
+        (friend, {public.id, followers.id}),
+        (owner, {public.id, followers.id, private.id}),
+    ):
         client = client_for(viewer)
         assert set(ids(client.get("/api/v1/hashtags/city/posts/"))) == expected
         assert set(ids(client.get(f"/api/v1/users/{owner.username}/posts/"))) == expected
@@ -162,8 +178,11 @@ def test_a_taken_down_post_vanishes_from_every_feed_at_once(
     assert client_for(owner).post(f"/api/v1/posts/{victim.id}/takedown/").status_code == 200
     second = client.get("/api/v1/feeds/for-you/", {"cursor": first.json()["next"]})
     assert victim.id not in ids(second)  # gone even from a snapshot taken before
-    for url in ("/api/v1/feeds/following/", "/api/v1/hashtags/news/posts/",
-                f"/api/v1/users/{owner.username}/posts/"):  # fmt: skip
+    for url in (
+        "/api/v1/feeds/following/",
+        "/api/v1/hashtags/news/posts/",
+        f"/api/v1/users/{owner.username}/posts/",
+    ):
         assert victim.id not in ids(client.get(url))
     assert client.get(f"/api/v1/posts/{victim.id}/").status_code == 404
     assert Video.objects.get(pk=victim.video_id).state == "taken_down"
@@ -189,8 +208,9 @@ def test_likes_comments_shares_and_views_keep_their_counts(
     top = client.post(f"/api/v1/posts/{post.id}/comments/", {"body": "Nice!"}).json()
     reply = client.post(f"/api/v1/posts/{post.id}/comments/", {"body": "ty", "parent": top["id"]})
     assert reply.status_code == 201
-    deeper = client.post(f"/api/v1/posts/{post.id}/comments/",
-                         {"body": "too deep", "parent": reply.json()["id"]})  # fmt: skip
+    deeper = client.post(
+        f"/api/v1/posts/{post.id}/comments/", {"body": "too deep", "parent": reply.json()["id"]}
+    )
     assert deeper.status_code == 400 and deeper.json()["code"] == "comment_thread_too_deep"
     client.post(f"/api/v1/posts/{post.id}/share/", {"channel": "link"})
     assert client.post(f"/api/v1/posts/{post.id}/views/", {"watch_ms": 4800}).json() == {
@@ -231,17 +251,26 @@ def test_the_like_count_is_right_under_concurrent_likes() -> None:
 def test_publishing_makes_a_post_with_layout_and_credits(
     owner: User, client_for: Callable[[User], APIClient]
 ) -> None:
-    video = Video.objects.create(owner=owner, width=720, height=1280, duration_s=9.0,
-                                 prompt="a dancer", manifest={"generated": True},
-                                 provenance_backend="c2pa")  # fmt: skip
-    response = client_for(owner).post(f"/api/v1/videos/{video.id}/publish/",
-                                      {"caption": "First! #dance #Fun"})  # fmt: skip
+    video = Video.objects.create(
+        owner=owner,
+        width=720,
+        height=1280,
+        duration_s=9.0,
+        prompt="a dancer",
+        manifest={"generated": True},
+        provenance_backend="c2pa",
+    )
+    response = client_for(owner).post(
+        f"/api/v1/videos/{video.id}/publish/", {"caption": "First! #dance #Fun"}
+    )
     assert response.status_code == 201, response.json()
     card = response.json()
     assert sorted(card["hashtags"]) == ["dance", "fun"]
     assert (card["video"]["width"], card["video"]["height"], card["video"]["duration_s"]) == (
-        720, 1280, 9.0,
-    )  # fmt: skip
+        720,
+        1280,
+        9.0,
+    )
     assert card["provenance"] == {"generated": True, "backend": "c2pa"}
     again = client_for(owner).post(f"/api/v1/videos/{video.id}/publish/", {"caption": "x"})
     assert again.status_code == 409 and again.json()["code"] == "video_not_draft"
@@ -260,14 +289,16 @@ def test_remixes_keep_their_lineage_and_are_listed_under_their_source(
     owner: User, friend: User, stranger: User, client_for: Callable[[User], APIClient]
 ) -> None:
     source = make_post(owner, prompt="the original dance")
-    video = Video.objects.create(owner=friend, prompt="a remix of the dance", width=720,
-                                 height=1280, duration_s=5.0)  # fmt: skip
+    video = Video.objects.create(
+        owner=friend, prompt="a remix of the dance", width=720, height=1280, duration_s=5.0
+    )
     remix = services.post_publish(
         video=video, author=friend, caption="my take", visibility="public", remix_of=source
     )
     hidden = Video.objects.create(owner=stranger, prompt="a private remix", duration_s=5.0)
-    services.post_publish(video=hidden, author=stranger, caption="", visibility="private",
-                          remix_of=source)  # fmt: skip
+    services.post_publish(
+        video=hidden, author=stranger, caption="", visibility="private", remix_of=source
+    )
     client = client_for(owner)
     assert ids(client.get(f"/api/v1/posts/{source.id}/remixes/")) == [remix.id]
     card = client.get(f"/api/v1/posts/{remix.id}/").json()

@@ -92,9 +92,10 @@ def test_casting_someone_elses_cameo_without_permission_is_refused_at_submission
 ) -> None:
     def cast(cameo: Any) -> Any:
         return client_for(stranger).post(
-            "/api/v1/generations/", {"prompt": PROMPT, "cast": [{"cameo_id": str(cameo.id)}]},
+            "/api/v1/generations/",
+            {"prompt": PROMPT, "cast": [{"cameo_id": str(cameo.id)}]},
             format="json",
-        )  # fmt: skip
+        )
 
     approved_only = make_verified_cameo(owner, audience="approved")
     refused = cast(approved_only)
@@ -110,9 +111,10 @@ def test_a_permitted_cast_records_an_appearance_for_the_owner(
 ) -> None:
     cameo = make_verified_cameo(owner, audience="everyone")
     response = client_for(friend).post(
-        "/api/v1/generations/", {"prompt": PROMPT, "cast": [{"cameo_id": str(cameo.id)}]},
+        "/api/v1/generations/",
+        {"prompt": PROMPT, "cast": [{"cameo_id": str(cameo.id)}]},
         format="json",
-    )  # fmt: skip
+    )
     assert response.status_code == 202, response.json()
     job_id = response.json()["job"]["id"]
     appearance = Appearance.objects.get(cameo=cameo)
@@ -130,9 +132,10 @@ def test_permission_is_checked_again_just_before_rendering(
 
     cameo = make_verified_cameo(owner, audience="everyone")
     response = client_for(friend).post(
-        "/api/v1/generations/", {"prompt": PROMPT, "cast": [{"cameo_id": str(cameo.id)}]},
+        "/api/v1/generations/",
+        {"prompt": PROMPT, "cast": [{"cameo_id": str(cameo.id)}]},
         format="json",
-    )  # fmt: skip
+    )
     job_id = response.json()["job"]["id"]
     # the owner narrows the audience while the job waits in the queue
     client_for(owner).patch(f"/api/v1/cameos/{cameo.id}/", {"audience": "only_me"}, format="json")
@@ -153,8 +156,9 @@ def test_an_idempotency_key_replay_returns_the_original_job(
     assert (first.status_code, again.status_code) == (202, 202), again.json()
     assert again.json()["job"]["id"] == first.json()["job"]["id"]
     assert Job.objects.filter(owner=owner, kind="generation.render").count() == 1
-    other = client.post("/api/v1/generations/", {"prompt": "A dog runs."}, format="json",
-                        HTTP_IDEMPOTENCY_KEY="k-1")  # fmt: skip
+    other = client.post(
+        "/api/v1/generations/", {"prompt": "A dog runs."}, format="json", HTTP_IDEMPOTENCY_KEY="k-1"
+    )
     assert (other.status_code, other.json()["code"]) == (409, "idempotency_conflict")
 
 
@@ -166,8 +170,9 @@ def test_a_cameo_named_in_a_storyboard_goes_through_the_cast_checks(
     board = client.post("/api/v1/generations/plan/", {"prompt": PROMPT}, format="json").json()
     board["storyboard"]["subjects"][0]["cameo_id"] = str(cameo.id)
     # when a stranger slips someone's private double into the storyboard itself
-    response = client.post("/api/v1/generations/", {"storyboard": board["storyboard"]},
-                           format="json")  # fmt: skip
+    response = client.post(
+        "/api/v1/generations/", {"storyboard": board["storyboard"]}, format="json"
+    )
     # then it is checked like any cast request: the double does not exist for them
     assert response.status_code == 404
     assert not Job.objects.filter(owner=stranger).exists()
@@ -175,8 +180,7 @@ def test_a_cameo_named_in_a_storyboard_goes_through_the_cast_checks(
     mine = client_for(owner)
     board = mine.post("/api/v1/generations/plan/", {"prompt": PROMPT}, format="json").json()
     board["storyboard"]["subjects"][0]["cameo_id"] = str(cameo.id)
-    response = mine.post("/api/v1/generations/", {"storyboard": board["storyboard"]},
-                         format="json")  # fmt: skip
+    response = mine.post("/api/v1/generations/", {"storyboard": board["storyboard"]}, format="json")
     assert response.status_code == 202, response.json()
     job = Job.objects.get(id=response.json()["job"]["id"])
     assert job.params["cast"] == [
@@ -191,8 +195,9 @@ def test_without_a_speech_engine_a_job_fails_with_its_own_code_and_can_be_retrie
     from generation.runner import job_execute
 
     client = client_for(owner)
-    response = client.post("/api/v1/generations/", {"prompt": PROMPT, "duration_s": 3},
-                           format="json")  # fmt: skip
+    response = client.post(
+        "/api/v1/generations/", {"prompt": PROMPT, "duration_s": 3}, format="json"
+    )
     job_id = response.json()["job"]["id"]
     # given a machine where espeak-ng is not installed
     monkeypatch.setenv("PATH", str(tmp_path))

@@ -14,8 +14,11 @@ import requests
 from tests import media
 from tests.test_jobs_live import Client
 
-pytestmark = [pytest.mark.services, pytest.mark.slow,
-              pytest.mark.django_db(transaction=True, serialized_rollback=True)]  # fmt: skip
+pytestmark = [
+    pytest.mark.services,
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 
 def _wait(client: Client, job_id: str, timeout: float = 300) -> dict[str, Any]:
@@ -41,9 +44,12 @@ def test_a_prompt_becomes_a_draft_video_that_the_lookup_recognises(
     maya = Client(live_url, "maya")
     submitted = maya.post(
         "/api/v1/generations/",
-        json={"prompt": 'Medium shot: the dancer jumps. Close-up: the dancer says "Hello!"',
-              "duration_s": 3, "aspect": "1:1"},
-    )  # fmt: skip
+        json={
+            "prompt": 'Medium shot: the dancer jumps. Close-up: the dancer says "Hello!"',
+            "duration_s": 3,
+            "aspect": "1:1",
+        },
+    )
     assert submitted.status_code == 202, submitted.text
     assert submitted.json()["estimate_s"] > 0
     start_worker()
@@ -57,8 +63,19 @@ def test_a_prompt_becomes_a_draft_video_that_the_lookup_recognises(
     found = _lookup(maya, original)
     assert found["generated_here"] and found["video"]["id"] == video["id"]
     copy = tmp_path / "copy.mp4"
-    media.ffmpeg("-i", str(original), "-vf", "scale=512:512", "-c:v", "libx264", "-crf", "35",
-                 "-c:a", "aac", str(copy))  # fmt: skip
+    media.ffmpeg(
+        "-i",
+        str(original),
+        "-vf",
+        "scale=512:512",
+        "-c:v",
+        "libx264",
+        "-crf",
+        "35",
+        "-c:a",
+        "aac",
+        str(copy),
+    )
     assert _lookup(maya, copy)["video"]["id"] == video["id"]
     unrelated = media.make_clip(tmp_path / "other.mp4", seconds=3, size="320x320")
     assert _lookup(maya, unrelated)["generated_here"] is False

@@ -241,8 +241,9 @@ def test_the_workdir_sweep_keeps_live_and_recent_jobs_files_and_deletes_the_rest
     long_ago = timezone.now() - timedelta(hours=30)
 
     def job(state: str, finished: Any) -> Job:
-        made = Job.objects.create(owner=owner, kind="media.transcode", state=state,
-                                  finished_at=finished)  # fmt: skip
+        made = Job.objects.create(
+            owner=owner, kind="media.transcode", state=state, finished_at=finished
+        )
         (tmp_path / "work" / made.id.hex).mkdir(parents=True)
         (tmp_path / "work" / made.id.hex / "stages.json").write_text("{}")
         return made

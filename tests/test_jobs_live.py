@@ -153,8 +153,10 @@ def test_a_job_delivered_twice_does_its_work_once(
     assert "'skipped'" in worker.log.read_text()
     again = Job.objects.get(id=job_id)
     assert (again.attempts, again.finished_at, again.result) == (
-        1, finished.finished_at, finished.result,
-    )  # fmt: skip
+        1,
+        finished.finished_at,
+        finished.result,
+    )
 
 
 def test_another_user_can_neither_read_nor_cancel_nor_subscribe(

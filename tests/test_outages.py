@@ -42,10 +42,22 @@ def _server(env: dict[str, str], log: Path) -> Iterator[str]:
     port = _closed_port()
     with open(log, "wb") as handle:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "config.server", "-b", "127.0.0.1", "-p", str(port),
-             "config.asgi:application"],
-            cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "config.server",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "config.asgi:application",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         try:
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline:
@@ -68,8 +80,11 @@ def test_with_the_broker_down_a_generation_is_accepted_and_delivered_later(
     headers = {"Authorization": f"Bearer {token_issue(user=user)}"}
     broker = redis.Redis.from_url(settings.REDIS_URL)
     broker.delete("gpu")
-    down = {**service_env, "REDIS_URL": f"redis://127.0.0.1:{_closed_port()}/0",
-            "REDIS_CACHE_URL": settings.CACHES["default"]["LOCATION"]}  # fmt: skip
+    down = {
+        **service_env,
+        "REDIS_URL": f"redis://127.0.0.1:{_closed_port()}/0",
+        "REDIS_CACHE_URL": settings.CACHES["default"]["LOCATION"],
+    }
     with _server(down, tmp_path / "daphne.log") as base:
         # when the web process cannot reach the broker
         started = time.monotonic()
@@ -121,11 +136,22 @@ def test_a_reachable_but_wrong_database_url_stops_the_server_at_start(
     wrong = f"postgres://{db['USER'] or 'postgres'}@{host}:{port}/no_such_database"
     started = time.monotonic()
     result = subprocess.run(
-        [sys.executable, "-m", "config.server", "-b", "127.0.0.1", "-p", str(_closed_port()),
-         "config.asgi:application"],
-        cwd=ROOT, env={**service_env, "DATABASE_URL": wrong, "DATABASE_POOL": "true"},
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "config.server",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(_closed_port()),
+            "config.asgi:application",
+        ],
+        cwd=ROOT,
+        env={**service_env, "DATABASE_URL": wrong, "DATABASE_POOL": "true"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2
     assert time.monotonic() - started < 30
     assert 'database "no_such_database" does not exist' in result.stderr

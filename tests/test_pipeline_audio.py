@@ -31,11 +31,16 @@ def three_shots(**changes: object) -> Timeline:
         ShotSpan(2, 2.5, 4.0, "wide", "static"),
     ]
     timeline = Timeline(
-        fps=FPS, duration_s=4.0, width=144, height=256, shots=shots,
+        fps=FPS,
+        duration_s=4.0,
+        width=144,
+        height=256,
+        shots=shots,
         dialogue=[DialogueLine("Ada", "Nice landing, let us go again.", 1.6)],
         events=[SoundEvent("landing", LANDING_S, subject="Ada")],
-        setting="park", mood="upbeat",
-    )  # fmt: skip
+        setting="park",
+        mood="upbeat",
+    )
     return replace(timeline, **changes)
 
 

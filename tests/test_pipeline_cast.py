@@ -29,11 +29,17 @@ def cutout_png(color: tuple[int, int, int] = (255, 0, 255)) -> bytes:
 
 def board() -> Storyboard:
     return Storyboard(
-        shots=[Shot(framing="wide", duration_s=1.0, subjects=["maya"],
-                    actions=[Action("maya", "jump", 0.2), Action("maya", "wave", 0.5)],
-                    dialogue=[Line("maya", "Hi!", 0.1)])],
+        shots=[
+            Shot(
+                framing="wide",
+                duration_s=1.0,
+                subjects=["maya"],
+                actions=[Action("maya", "jump", 0.2), Action("maya", "wave", 0.5)],
+                dialogue=[Line("maya", "Hi!", 0.1)],
+            )
+        ],
         subjects=[Subject("maya")],
-    )  # fmt: skip
+    )
 
 
 def test_plain_words_rule_out_verbs() -> None:
@@ -43,8 +49,13 @@ def test_plain_words_rule_out_verbs() -> None:
 
 def test_the_owners_instructions_are_honoured_and_reported() -> None:
     story = board()
-    member = CastMember("c1", "maya", cutout_png(), voice_pitch_hz=210.0,
-                        instructions="Never jumping. Don't give me any lines.")  # fmt: skip
+    member = CastMember(
+        "c1",
+        "maya",
+        cutout_png(),
+        voice_pitch_hz=210.0,
+        instructions="Never jumping. Don't give me any lines.",
+    )
     plan = prepare_cast(story, [member], authorize=lambda cameo: {"cameo": cameo, "ok": True})
     assert [a.verb for a in story.shots[0].actions] == ["wave"]
     assert story.shots[0].dialogue == []

@@ -42,25 +42,48 @@ def build_tiny_model(directory: Path) -> Path:
     torch.manual_seed(0)
     pipe = TextToVideoSDPipeline(
         unet=UNet3DConditionModel(
-            block_out_channels=(32, 64), layers_per_block=1, sample_size=16,
+            block_out_channels=(32, 64),
+            layers_per_block=1,
+            sample_size=16,
             down_block_types=("CrossAttnDownBlock3D", "DownBlock3D"),
             up_block_types=("UpBlock3D", "CrossAttnUpBlock3D"),
-            cross_attention_dim=32, attention_head_dim=4, norm_num_groups=32,
+            cross_attention_dim=32,
+            attention_head_dim=4,
+            norm_num_groups=32,
         ),
         vae=AutoencoderKL(
-            block_out_channels=[32, 64], in_channels=3, out_channels=3, latent_channels=4,
-            down_block_types=["DownEncoderBlock2D"] * 2, up_block_types=["UpDecoderBlock2D"] * 2,
-            sample_size=32, norm_num_groups=32,
+            block_out_channels=[32, 64],
+            in_channels=3,
+            out_channels=3,
+            latent_channels=4,
+            down_block_types=["DownEncoderBlock2D"] * 2,
+            up_block_types=["UpDecoderBlock2D"] * 2,
+            sample_size=32,
+            norm_num_groups=32,
         ),
-        text_encoder=CLIPTextModel(CLIPTextConfig(
-            bos_token_id=0, eos_token_id=1, pad_token_id=1, hidden_size=32, intermediate_size=37,
-            num_attention_heads=4, num_hidden_layers=2, vocab_size=len(vocab),
-            projection_dim=32, max_position_embeddings=32,
-        )),
+        text_encoder=CLIPTextModel(
+            CLIPTextConfig(
+                bos_token_id=0,
+                eos_token_id=1,
+                pad_token_id=1,
+                hidden_size=32,
+                intermediate_size=37,
+                num_attention_heads=4,
+                num_hidden_layers=2,
+                vocab_size=len(vocab),
+                projection_dim=32,
+                max_position_embeddings=32,
+            )
+        ),
         tokenizer=tokenizer,
-        scheduler=DDIMScheduler(beta_start=0.00085, beta_end=0.012, clip_sample=False,
-                                beta_schedule="scaled_linear", set_alpha_to_one=False),
-    )  # fmt: skip
+        scheduler=DDIMScheduler(
+            beta_start=0.00085,
+            beta_end=0.012,
+            clip_sample=False,
+            beta_schedule="scaled_linear",
+            set_alpha_to_one=False,
+        ),
+    )
     target = directory / "text-to-video" / "tiny-t2v"
     pipe.save_pretrained(target)
     return target
@@ -75,17 +98,27 @@ def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def board() -> Storyboard:
     return Storyboard(
-        shots=[Shot(framing="wide", duration_s=1.0, subjects=["maya"],
-                    actions=[Action("maya", "jump", 0.1)]),
-               Shot(framing="close_up", duration_s=1.0, subjects=["maya"])],
-        subjects=[Subject("maya")], props=[Prop("vase", 1.0)], setting="beach",
-        aspect="1:1", fps=12,
-    )  # fmt: skip
+        shots=[
+            Shot(
+                framing="wide",
+                duration_s=1.0,
+                subjects=["maya"],
+                actions=[Action("maya", "jump", 0.1)],
+            ),
+            Shot(framing="close_up", duration_s=1.0, subjects=["maya"]),
+        ],
+        subjects=[Subject("maya")],
+        props=[Prop("vase", 1.0)],
+        setting="beach",
+        aspect="1:1",
+        fps=12,
+    )
 
 
 def renderer(models_dir: Path) -> DiffusionRenderer:
-    return DiffusionRenderer(models_dir / "text-to-video" / "tiny-t2v", steps=2, native=(32, 32),
-                             clip_frames=4)  # fmt: skip
+    return DiffusionRenderer(
+        models_dir / "text-to-video" / "tiny-t2v", steps=2, native=(32, 32), clip_frames=4
+    )
 
 
 def test_each_shot_is_described_from_the_scene_graph() -> None:
@@ -133,9 +166,12 @@ def test_the_whole_pipeline_runs_on_the_diffusion_backend(models_dir: Path, tmp_
 
     result = run(
         GenerationRequest(storyboard=board(), job_id="t2v", size=(64, 64)),
-        workdir=tmp_path, on_progress=lambda s, f: None, authorize=dict,
-        keys=SigningKeys.generate("test"), renderer=renderer(models_dir),
-    )  # fmt: skip
+        workdir=tmp_path,
+        on_progress=lambda s, f: None,
+        authorize=dict,
+        keys=SigningKeys.generate("test"),
+        renderer=renderer(models_dir),
+    )
     assert result.backends["render"].startswith("diffusers:tiny-t2v")
     media = probe(result.video)
     assert (media.width, media.height, media.has_audio) == (64, 64, True)

@@ -39,11 +39,16 @@ def top_level_boxes(path: Path) -> list[str]:
 @pytest.fixture(scope="module")
 def soundtrack(tmp_path_factory: pytest.TempPathFactory) -> Soundtrack:
     timeline = Timeline(
-        fps=FPS, duration_s=2.0, width=WIDTH, height=HEIGHT,
+        fps=FPS,
+        duration_s=2.0,
+        width=WIDTH,
+        height=HEIGHT,
         shots=[ShotSpan(0, 0.0, 1.0, "medium", "static"), ShotSpan(1, 1.0, 2.0, "wide", "pan")],
         dialogue=[DialogueLine("Ada", "Hi there.", 0.4)],
-        events=[SoundEvent("footstep", 1.5)], setting="street", mood="funny",
-    )  # fmt: skip
+        events=[SoundEvent("footstep", 1.5)],
+        setting="street",
+        mood="funny",
+    )
     return build_soundtrack(timeline, tmp_path_factory.mktemp("encode") / "mix.wav")
 
 
@@ -51,9 +56,14 @@ def soundtrack(tmp_path_factory: pytest.TempPathFactory) -> Soundtrack:
 def clip(soundtrack: Soundtrack, tmp_path_factory: pytest.TempPathFactory) -> stage.EncodeResult:
     out = tmp_path_factory.mktemp("encode") / "clip.mp4"
     return stage.encode(
-        moving_bars(2 * FPS), fps=FPS, width=WIDTH, height=HEIGHT,
-        audio_wav=soundtrack.wav, out_mp4=out, preset="ultrafast",
-    )  # fmt: skip
+        moving_bars(2 * FPS),
+        fps=FPS,
+        width=WIDTH,
+        height=HEIGHT,
+        audio_wav=soundtrack.wav,
+        out_mp4=out,
+        preset="ultrafast",
+    )
 
 
 # --- argv, without running ffmpeg --------------------------------------------------------------
@@ -124,17 +134,25 @@ def test_a_wrong_sized_frame_stops_the_encode_with_a_clear_error(tmp_path: Path)
     frames = [np.zeros((HEIGHT, WIDTH, 3), np.uint8), np.zeros((HEIGHT, WIDTH, 4), np.uint8)]
     with pytest.raises(ValueError, match="frame 1"):
         stage.encode(
-            iter(frames), fps=FPS, width=WIDTH, height=HEIGHT, audio_wav=None,
+            iter(frames),
+            fps=FPS,
+            width=WIDTH,
+            height=HEIGHT,
+            audio_wav=None,
             out_mp4=tmp_path / "bad.mp4",
-        )  # fmt: skip
+        )
 
 
 def test_no_frames_at_all_is_an_ffmpeg_error_not_an_empty_file(tmp_path: Path) -> None:
     with pytest.raises(FfmpegError):
         stage.encode(
-            iter([]), fps=FPS, width=WIDTH, height=HEIGHT, audio_wav=None,
+            iter([]),
+            fps=FPS,
+            width=WIDTH,
+            height=HEIGHT,
+            audio_wav=None,
             out_mp4=tmp_path / "none.mp4",
-        )  # fmt: skip
+        )
 
 
 def test_burned_in_subtitles_show_only_while_the_line_is_spoken(tmp_path: Path) -> None:
@@ -145,9 +163,14 @@ def test_burned_in_subtitles_show_only_while_the_line_is_spoken(tmp_path: Path) 
     out = tmp_path / "subbed.mp4"
     # when
     stage.encode(
-        moving_bars(36, shade=90), fps=FPS, width=WIDTH, height=HEIGHT, audio_wav=None,
-        out_mp4=out, video_filter=burn_in_filter(vtt, width=WIDTH, height=HEIGHT),
-    )  # fmt: skip
+        moving_bars(36, shade=90),
+        fps=FPS,
+        width=WIDTH,
+        height=HEIGHT,
+        audio_wav=None,
+        out_mp4=out,
+        video_filter=burn_in_filter(vtt, width=WIDTH, height=HEIGHT),
+    )
     # then the caption strip (left of the moving bar's reach) changes only inside the cue
     with av.open(str(out)) as container:
         strips = [f.to_ndarray(format="rgb24")[200:250, :, 1] for f in container.decode(video=0)]

@@ -88,8 +88,13 @@ class _Endpoint(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # noqa: N802 - http.server's name
         length = int(self.headers["Content-Length"])
-        _Endpoint.seen.append({"path": self.path, "body": json.loads(self.rfile.read(length)),
-                               "auth": self.headers.get("Authorization")})  # fmt: skip
+        _Endpoint.seen.append(
+            {
+                "path": self.path,
+                "body": json.loads(self.rfile.read(length)),
+                "auth": self.headers.get("Authorization"),
+            }
+        )
         payload = json.dumps(
             {"choices": [{"message": {"content": json.dumps(_Endpoint.answer)}}]}
         ).encode()
@@ -118,9 +123,14 @@ def test_the_llm_planner_asks_the_endpoint_and_validates_its_storyboard(endpoint
         "subjects": [{"name": "Maya", "kind": "person"}],
         "setting": "park",
         "mood": "funny",
-        "shots": [{"framing": "wide", "duration_s": 2,
-                   "actions": [{"subject": "Maya", "verb": "jump", "at_s": 0.5}]}],
-    }  # fmt: skip
+        "shots": [
+            {
+                "framing": "wide",
+                "duration_s": 2,
+                "actions": [{"subject": "Maya", "verb": "jump", "at_s": 0.5}],
+            }
+        ],
+    }
     planner = planner_from_config(base_url=endpoint, model="tiny-planner", api_key="k")
     board = planner.plan(PlanRequest(prompt="Maya jumps in the park", cast=(("Maya", "c-9"),)))
     assert board.planner == "llm:tiny-planner" and board.setting == "park"

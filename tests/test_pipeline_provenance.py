@@ -326,7 +326,7 @@ def clips(media: Path) -> dict[str, Path]:
         "smptebars": lavfi_clip("smptebars", media / "smptebars.mp4"),
         "flat": flat,
         "flat_crf35_half": reencode(flat, media / "flat-half.mp4", *half),
-    }  # fmt: skip
+    }
 
 
 @pytest.fixture(scope="module")

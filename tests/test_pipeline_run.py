@@ -101,14 +101,21 @@ def test_the_subtitles_match_the_speech_heard_in_the_video(
     result, _ = generated
     _, samples, rate = decode(result.video)
     speech = get_speech_timestamps(
-        torch.from_numpy(dsp.resample(samples, rate, 16000)), load_silero_vad(),
-        sampling_rate=16000, return_seconds=True,
-    )  # fmt: skip
-    cues = re.findall(r"(\d+):(\d+):(\d+)\.(\d+) --> (\d+):(\d+):(\d+)\.(\d+)",
-                      result.subtitles.read_text())  # fmt: skip
-    seconds = [(int(a) * 3600 + int(b) * 60 + int(c) + int(d) / 1000,
-                int(e) * 3600 + int(f) * 60 + int(g) + int(h) / 1000)
-               for a, b, c, d, e, f, g, h in cues]  # fmt: skip
+        torch.from_numpy(dsp.resample(samples, rate, 16000)),
+        load_silero_vad(),
+        sampling_rate=16000,
+        return_seconds=True,
+    )
+    cues = re.findall(
+        r"(\d+):(\d+):(\d+)\.(\d+) --> (\d+):(\d+):(\d+)\.(\d+)", result.subtitles.read_text()
+    )
+    seconds = [
+        (
+            int(a) * 3600 + int(b) * 60 + int(c) + int(d) / 1000,
+            int(e) * 3600 + int(f) * 60 + int(g) + int(h) / 1000,
+        )
+        for a, b, c, d, e, f, g, h in cues
+    ]
     assert speech and seconds
     assert abs(speech[0]["start"] - seconds[0][0]) < 0.25
     assert abs(speech[-1]["end"] - seconds[-1][1]) < 0.3
@@ -154,8 +161,13 @@ def test_a_retry_skips_the_stages_that_already_finished(tmp_path: Path) -> None:
     rendered = (tmp_path / "video.mp4").stat().st_mtime_ns
     again = RuleBasedPlanner().plan(PlanRequest(prompt="A calm beach.", duration_s=1.5))
     retry: list[str] = []
-    run(GenerationRequest(storyboard=again, job_id="retry", size=(90, 160)), workdir=tmp_path,
-        on_progress=lambda s, f: retry.append(s), authorize=dict, keys=keys)  # fmt: skip
+    run(
+        GenerationRequest(storyboard=again, job_id="retry", size=(90, 160)),
+        workdir=tmp_path,
+        on_progress=lambda s, f: retry.append(s),
+        authorize=dict,
+        keys=keys,
+    )
     assert (tmp_path / "video.mp4").stat().st_mtime_ns == rendered  # not rendered again
     assert "render" in retry  # reported as done, at once
 
@@ -175,8 +187,13 @@ def test_a_cancel_between_frame_batches_stops_the_render_and_leaves_no_video(
             raise JobCancelled("test")
 
     with pytest.raises(JobCancelled):
-        run(GenerationRequest(storyboard=board, job_id="c", size=(90, 160)), workdir=tmp_path,
-            on_progress=cancel_midway, authorize=dict, keys=SigningKeys.generate("t"))  # fmt: skip
+        run(
+            GenerationRequest(storyboard=board, job_id="c", size=(90, 160)),
+            workdir=tmp_path,
+            on_progress=cancel_midway,
+            authorize=dict,
+            keys=SigningKeys.generate("t"),
+        )
     assert not (tmp_path / "final.mp4").exists()
     assert "render" not in json.loads((tmp_path / "stages.json").read_text())
     assert seen[-1] < 0.9  # it stopped in the render, not after it

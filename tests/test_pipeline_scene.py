@@ -17,10 +17,17 @@ PROP_BLUE = np.array([38, 102, 242])  # the vase, after rendering (0.15, 0.4, 0.
 
 def jump_board(fps: int = 24) -> Storyboard:
     return Storyboard(
-        shots=[Shot(framing="wide", duration_s=2.0, subjects=["kid"],
-                    actions=[Action("kid", "jump", at_s=0.5)])],
-        subjects=[Subject("kid")], fps=fps,
-    )  # fmt: skip
+        shots=[
+            Shot(
+                framing="wide",
+                duration_s=2.0,
+                subjects=["kid"],
+                actions=[Action("kid", "jump", at_s=0.5)],
+            )
+        ],
+        subjects=[Subject("kid")],
+        fps=fps,
+    )
 
 
 def test_a_jump_is_a_ballistic_arc_that_takes_off_and_lands_on_frames() -> None:
@@ -43,10 +50,16 @@ def test_a_jump_is_a_ballistic_arc_that_takes_off_and_lands_on_frames() -> None:
 
 def test_walking_keeps_feet_on_the_floor_and_steps_are_sound_events() -> None:
     board = Storyboard(
-        shots=[Shot(framing="wide", duration_s=3.0, subjects=["kid"],
-                    actions=[Action("kid", "walk", at_s=0.2)])],
+        shots=[
+            Shot(
+                framing="wide",
+                duration_s=3.0,
+                subjects=["kid"],
+                actions=[Action("kid", "walk", at_s=0.2)],
+            )
+        ],
         subjects=[Subject("kid")],
-    )  # fmt: skip
+    )
     scene = build_scene(board)
     track = scene.motion.tracks["kid"]
     assert track.x[-1] - track.x[0] == pytest.approx(1.8, abs=0.05)
@@ -57,9 +70,10 @@ def test_walking_keeps_feet_on_the_floor_and_steps_are_sound_events() -> None:
 
 def test_shot_boundaries_fall_on_frames_and_camera_moves_whoosh() -> None:
     board = RuleBasedPlanner().plan(
-        PlanRequest(prompt="Wide shot of a park. Medium shot, the camera pushes in. Close-up.",
-                    duration_s=7)
-    )  # fmt: skip
+        PlanRequest(
+            prompt="Wide shot of a park. Medium shot, the camera pushes in. Close-up.", duration_s=7
+        )
+    )
     scene = build_scene(board)
     for span in scene.timeline.shots:
         assert span.start_s * scene.fps == pytest.approx(round(span.start_s * scene.fps))
@@ -78,9 +92,12 @@ def _vase_box(frame: np.ndarray) -> tuple[int, int] | None:
 
 def test_a_prop_knocked_over_in_shot_one_is_still_down_in_shot_three() -> None:
     board = RuleBasedPlanner().plan(
-        PlanRequest(prompt="Wide shot: the chef knocks over the vase in the kitchen. "
-                    "Close-up: the chef says \"oops\". Wide shot: the chef waves.", duration_s=9)
-    )  # fmt: skip
+        PlanRequest(
+            prompt="Wide shot: the chef knocks over the vase in the kitchen. "
+            'Close-up: the chef says "oops". Wide shot: the chef waves.',
+            duration_s=9,
+        )
+    )
     scene = build_scene(board, size=SMALL)
     vase = scene.props[0]
     first, third = scene.timeline.shots[0], scene.timeline.shots[2]
@@ -124,10 +141,12 @@ def test_a_shot_grows_to_fit_its_line_within_the_length_limit() -> None:
 
     line = "I did not expect to fly that high today, not in a million years!"
     board = Storyboard(
-        shots=[Shot(duration_s=5.0, subjects=["kid"]),
-               Shot(duration_s=2.0, subjects=["kid"], dialogue=[Line("kid", line, 0.3)])],
+        shots=[
+            Shot(duration_s=5.0, subjects=["kid"]),
+            Shot(duration_s=2.0, subjects=["kid"], dialogue=[Line("kid", line, 0.3)]),
+        ],
         subjects=[Subject("kid")],
-    )  # fmt: skip
+    )
     assert fit_dialogue(board) == [1]
     assert board.shots[1].duration_s >= 0.3 + spoken_seconds(line)
     board.shots[0].duration_s = 19.0  # no room left under the 20 s limit
@@ -143,10 +162,15 @@ def test_a_shot_with_two_lines_grows_to_fit_both_spoken_one_after_the_other() ->
 
     first, second = "That was not part of the recipe.", "Where did my kitchen go?"
     board = Storyboard(
-        shots=[Shot(duration_s=2.0, subjects=["chef"],
-                    dialogue=[Line("chef", first, 0.3), Line("chef", second, 0.3)])],
+        shots=[
+            Shot(
+                duration_s=2.0,
+                subjects=["chef"],
+                dialogue=[Line("chef", first, 0.3), Line("chef", second, 0.3)],
+            )
+        ],
         subjects=[Subject("chef")],
-    )  # fmt: skip
+    )
     assert fit_dialogue(board) == [0]
     # The audio stage says the second line after the first, not over it.
     spoken = 0.3 + spoken_seconds(first) + LINE_GAP_S + spoken_seconds(second)

@@ -14,8 +14,11 @@ import pytest
 
 from tests import media
 
-pytestmark = [pytest.mark.services, pytest.mark.slow,
-              pytest.mark.django_db(transaction=True, serialized_rollback=True)]  # fmt: skip
+pytestmark = [
+    pytest.mark.services,
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 
 
@@ -28,11 +31,19 @@ def browser(tmp_path: Path) -> Iterator[Any]:
         pytest.fail("Chromium is missing: make test installs chromium and chromium-driver")
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--window-size=1200,900",
-                 "--autoplay-policy=no-user-gesture-required",
-                 f"--user-data-dir={tmp_path / 'profile'}"):  # fmt: skip
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--window-size=1200,900",
+        "--autoplay-policy=no-user-gesture-required",
+        f"--user-data-dir={tmp_path / 'profile'}",
+    ):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
@@ -53,19 +64,51 @@ def published(service_env: dict[str, str], tmp_path: Path) -> list[Any]:
     clip = media.make_clip(root / "clip.mp4", seconds=3, size="180x320", source="testsrc2")
     media.ffmpeg("-i", str(clip), "-frames:v", "1", str(root / "poster.jpg"))
     words = [
-        "apple", "bridge", "candle", "dune", "ember", "fjord", "grove", "harbor", "island",
-        "jungle", "kettle", "lagoon", "meadow", "nebula", "orchard", "prairie", "quartz",
-        "river", "summit", "tundra", "umbra", "valley", "willow", "xylem", "yonder",
-    ]  # fmt: skip
+        "apple",
+        "bridge",
+        "candle",
+        "dune",
+        "ember",
+        "fjord",
+        "grove",
+        "harbor",
+        "island",
+        "jungle",
+        "kettle",
+        "lagoon",
+        "meadow",
+        "nebula",
+        "orchard",
+        "prairie",
+        "quartz",
+        "river",
+        "summit",
+        "tundra",
+        "umbra",
+        "valley",
+        "willow",
+        "xylem",
+        "yonder",
+    ]
     posts = []
     for word in words:
         video = Video.objects.create(
-            owner=UserFactory(), file="preview-test/clip.mp4", poster="preview-test/poster.jpg",
-            preview="preview-test/clip.mp4", width=180, height=320, duration_s=3.0,
-            prompt=f"a {word} at dawn", manifest={"generated": True}, provenance_backend="c2pa",
-        )  # fmt: skip
-        posts.append(post_publish(video=video, author=video.owner, caption=f"{word} #preview",
-                                  visibility="public"))  # fmt: skip
+            owner=UserFactory(),
+            file="preview-test/clip.mp4",
+            poster="preview-test/poster.jpg",
+            preview="preview-test/clip.mp4",
+            width=180,
+            height=320,
+            duration_s=3.0,
+            prompt=f"a {word} at dawn",
+            manifest={"generated": True},
+            provenance_backend="c2pa",
+        )
+        posts.append(
+            post_publish(
+                video=video, author=video.owner, caption=f"{word} #preview", visibility="public"
+            )
+        )
     return posts
 
 
@@ -115,6 +158,9 @@ def test_the_grid_scrolls_opens_a_clip_that_plays_and_swipes_on(
     _wait(lambda: browser.execute_script(playing.format(i=1)), what="the next clip to play")
     assert browser.execute_script("return document.querySelectorAll('.slide video')[0].paused")
     # and the page's Content-Security-Policy blocked nothing it needs
-    blocked = [e["message"] for e in browser.get_log("browser")
-               if "Content Security Policy" in e["message"]]  # fmt: skip
+    blocked = [
+        e["message"]
+        for e in browser.get_log("browser")
+        if "Content Security Policy" in e["message"]
+    ]
     assert blocked == []

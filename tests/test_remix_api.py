@@ -38,14 +38,19 @@ def source_clip(tmp_path_factory: pytest.TempPathFactory) -> rm.SourceTruth:
 def publish_clip(author: User, path: Path, caption: str = "") -> Post:
     with open(path, "rb") as handle:
         name = default_storage.save(f"jobs/{uuid.uuid4().hex}/video.mp4", File(handle))
-    video = Video.objects.create(owner=author, file=name, width=180, height=320, duration_s=1.5,
-                                 prompt="a person in a room")  # fmt: skip
+    video = Video.objects.create(
+        owner=author, file=name, width=180, height=320, duration_s=1.5, prompt="a person in a room"
+    )
     return post_publish(video=video, author=author, caption=caption, visibility="public")
 
 
 def remix(client: APIClient, source: Post, **body: Any) -> Any:
-    payload = {"source_post_id": source.pk, "operation": "swap_background",
-               "background_prompt": "a sunny beach", **body}  # fmt: skip
+    payload = {
+        "source_post_id": source.pk,
+        "operation": "swap_background",
+        "background_prompt": "a sunny beach",
+        **body,
+    }
     return client.post("/api/v1/remixes/", payload, format="json")
 
 
@@ -58,8 +63,9 @@ def run_remix(response: Any) -> Job:
 
 def publish_remix(client: APIClient, job: Job) -> dict[str, Any]:
     video_id = job.result["video_id"]
-    response = client.post(f"/api/v1/videos/{video_id}/publish/", {"caption": "mine"},
-                           format="json")  # fmt: skip
+    response = client.post(
+        f"/api/v1/videos/{video_id}/publish/", {"caption": "mine"}, format="json"
+    )
     assert response.status_code == 201, response.json()
     return response.json()
 
@@ -86,11 +92,13 @@ def test_a_video_whose_author_disabled_remix_is_refused_with_its_own_code(
 ) -> None:
     source = publish_clip(owner, source_clip.path)
     assert client_for(owner).get(f"/api/v1/posts/{source.pk}/").json()["allow_remix"] is True
-    not_author = client_for(stranger).patch(f"/api/v1/posts/{source.pk}/", {"allow_remix": False},
-                                            format="json")  # fmt: skip
+    not_author = client_for(stranger).patch(
+        f"/api/v1/posts/{source.pk}/", {"allow_remix": False}, format="json"
+    )
     assert not_author.status_code == 403
-    switched = client_for(owner).patch(f"/api/v1/posts/{source.pk}/", {"allow_remix": False},
-                                       format="json")  # fmt: skip
+    switched = client_for(owner).patch(
+        f"/api/v1/posts/{source.pk}/", {"allow_remix": False}, format="json"
+    )
     assert switched.status_code == 200 and switched.json()["allow_remix"] is False
 
     refused = remix(client_for(friend), source)
@@ -138,8 +146,7 @@ def test_a_double_already_in_the_source_must_be_one_the_remixer_may_use(
     refused = remix(client_for(friend), source)
     assert refused.status_code == 403 and refused.json()["code"] == "cameo_not_permitted"
     # once owner opens the double to everyone, the remix keeps it, and owner sees the remix
-    client_for(owner).patch(f"/api/v1/cameos/{cameo.id}/", {"audience": "everyone"},
-                            format="json")  # fmt: skip
+    client_for(owner).patch(f"/api/v1/cameos/{cameo.id}/", {"audience": "everyone"}, format="json")
     response = remix(client_for(friend), source)
     assert response.status_code == 202, response.json()
     job = Job.objects.get(id=response.json()["job"]["id"])
@@ -193,9 +200,14 @@ def test_revoking_the_cameo_cancels_a_remix_that_waits_to_use_it(
     ],
 )
 def test_bad_remix_requests_get_a_clear_code_and_create_nothing(
-    owner: User, friend: User, client_for: Client, source_clip: rm.SourceTruth,
-    body: dict[str, Any], status: int, code: str,
-) -> None:  # fmt: skip
+    owner: User,
+    friend: User,
+    client_for: Client,
+    source_clip: rm.SourceTruth,
+    body: dict[str, Any],
+    status: int,
+    code: str,
+) -> None:
     source = publish_clip(owner, source_clip.path)
     response = remix(client_for(friend), source, **body)
     assert response.status_code == status, response.json()
@@ -209,9 +221,15 @@ def test_a_private_post_cannot_be_remixed_by_others_and_looks_missing(
     source = publish_clip(owner, source_clip.path)
     Post.objects.filter(pk=source.pk).update(visibility="private")
     by_post = remix(client_for(friend), source)
-    by_video = client_for(friend).post("/api/v1/remixes/", {
-        "source_video_id": str(source.video_id), "operation": "swap_background",
-        "background_prompt": "a beach"}, format="json")  # fmt: skip
+    by_video = client_for(friend).post(
+        "/api/v1/remixes/",
+        {
+            "source_video_id": str(source.video_id),
+            "operation": "swap_background",
+            "background_prompt": "a beach",
+        },
+        format="json",
+    )
     assert by_post.status_code == by_video.status_code == 404
 
 
@@ -274,8 +292,13 @@ def test_a_subject_swap_casts_the_cameo_says_its_line_and_names_it_in_provenance
 ) -> None:
     source = publish_clip(friend, source_clip.path)
     cameo = make_verified_cameo(owner, audience="everyone", cutout_png=tom_hanks_cutout())
-    response = remix(client_for(friend), source, operation="swap_subject",
-                     cameo_id=str(cameo.id), dialogue=["Hello there!"])  # fmt: skip
+    response = remix(
+        client_for(friend),
+        source,
+        operation="swap_subject",
+        cameo_id=str(cameo.id),
+        dialogue=["Hello there!"],
+    )
     job = run_remix(response)
     assert job.state == "succeeded", (job.error_code, job.error_message)
     video = Video.objects.get(id=job.result["video_id"])
@@ -294,9 +317,13 @@ def test_a_subject_swap_casts_the_cameo_says_its_line_and_names_it_in_provenance
 
 @pytest.mark.slow
 def test_lineage_is_correct_after_two_generations_of_remixes(
-    owner: User, friend: User, stranger: User, client_for: Client,
-    source_clip: rm.SourceTruth, tmp_path: Path,
-) -> None:  # fmt: skip
+    owner: User,
+    friend: User,
+    stranger: User,
+    client_for: Client,
+    source_clip: rm.SourceTruth,
+    tmp_path: Path,
+) -> None:
     import cv2
 
     root = publish_clip(owner, source_clip.path)
@@ -309,8 +336,14 @@ def test_lineage_is_correct_after_two_generations_of_remixes(
         upload = client_for(stranger).post("/api/v1/uploads/", {"kind": "image", "file": handle})
     assert upload.status_code == 201, upload.json()
     child_post = Post.objects.get(pk=child["id"])
-    second = run_remix(remix(client_for(stranger), child_post, background_prompt="",
-                             background_upload_id=upload.json()["id"]))  # fmt: skip
+    second = run_remix(
+        remix(
+            client_for(stranger),
+            child_post,
+            background_prompt="",
+            background_upload_id=upload.json()["id"],
+        )
+    )
     assert second.state == "succeeded", (second.error_code, second.error_message)
     grandchild = publish_remix(client_for(stranger), second)
 
@@ -336,11 +369,17 @@ def generated_post(author: User) -> Post:
     from generation.generations import generation_submit
     from generation.pipeline.storyboard import Shot, Storyboard, Subject
 
-    board = Storyboard(shots=[Shot(framing="wide", duration_s=1.0, subjects=["runner"]),
-                              Shot(framing="medium", duration_s=1.0, subjects=["runner"])],
-                       subjects=[Subject(name="runner")], setting="park")  # fmt: skip
-    job, _ = generation_submit(owner=author, board=board, cast=[], burn_subtitles=False,
-                               prompt="a runner in the park")  # fmt: skip
+    board = Storyboard(
+        shots=[
+            Shot(framing="wide", duration_s=1.0, subjects=["runner"]),
+            Shot(framing="medium", duration_s=1.0, subjects=["runner"]),
+        ],
+        subjects=[Subject(name="runner")],
+        setting="park",
+    )
+    job, _ = generation_submit(
+        owner=author, board=board, cast=[], burn_subtitles=False, prompt="a runner in the park"
+    )
     Job.objects.filter(pk=job.pk).update(params={**job.params, "size": [180, 320]})
     job_execute(job.id)
     video = Video.objects.get(id=Job.objects.get(pk=job.pk).result["video_id"])
@@ -372,8 +411,13 @@ def test_a_subject_swap_on_a_video_made_here_casts_the_double_as_its_subject(
 ) -> None:
     source = generated_post(friend)
     cameo = make_verified_cameo(owner, audience="everyone", cutout_png=tom_hanks_cutout())
-    response = remix(client_for(friend), source, operation="swap_subject",
-                     cameo_id=str(cameo.id), dialogue=["My turn!"])  # fmt: skip
+    response = remix(
+        client_for(friend),
+        source,
+        operation="swap_subject",
+        cameo_id=str(cameo.id),
+        dialogue=["My turn!"],
+    )
     job = run_remix(response)
     assert job.state == "succeeded", (job.error_code, job.error_message)
     video = Video.objects.get(id=job.result["video_id"])
@@ -393,8 +437,7 @@ def test_a_lock_on_an_ancestor_holds_for_remixes_of_its_remixes(
     original = publish_clip(owner, source_clip.path)
     remixed = publish_clip(friend, source_clip.path)
     Post.objects.filter(pk=remixed.pk).update(remix_of=original)
-    client_for(owner).patch(f"/api/v1/posts/{original.pk}/", {"allow_remix": False},
-                            format="json")  # fmt: skip
+    client_for(owner).patch(f"/api/v1/posts/{original.pk}/", {"allow_remix": False}, format="json")
     # when a stranger remixes the friend's remix
     refused = remix(client_for(stranger), remixed)
     # then the original author's "no" holds down the chain

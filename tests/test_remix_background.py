@@ -24,12 +24,16 @@ KINDS = {
     ),
     "two_people": (
         SourceSpec(
-            seconds=2.0, second="rachel", second_from=0.5, center_x=0.64, sway=0.04,
+            seconds=2.0,
+            second="rachel",
+            second_from=0.5,
+            center_x=0.64,
+            sway=0.04,
             face_width=0.22,
         ),
         (0.87, 0.80),
     ),
-}  # fmt: skip
+}
 
 
 def decoded(path: Path) -> list[np.ndarray]:

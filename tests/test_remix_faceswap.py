@@ -31,11 +31,19 @@ SIZE = (360, 640)  # width, height: a portrait short video
 # (face width as a fraction of the frame's width, face centre, yaw in degrees): a subject walking
 # across the frame towards the camera, turning their head one way and then the other.
 PATH = [
-    (0.42, (0.36, 0.38), 0), (0.43, (0.39, 0.38), 0), (0.44, (0.42, 0.39), 10),
-    (0.46, (0.45, 0.39), 20), (0.47, (0.48, 0.40), 30), (0.48, (0.51, 0.40), 20),
-    (0.50, (0.54, 0.40), 0), (0.51, (0.57, 0.41), -15), (0.52, (0.60, 0.41), -30),
-    (0.53, (0.62, 0.42), -15), (0.54, (0.64, 0.42), 0), (0.55, (0.65, 0.42), 0),
-]  # fmt: skip
+    (0.42, (0.36, 0.38), 0),
+    (0.43, (0.39, 0.38), 0),
+    (0.44, (0.42, 0.39), 10),
+    (0.46, (0.45, 0.39), 20),
+    (0.47, (0.48, 0.40), 30),
+    (0.48, (0.51, 0.40), 20),
+    (0.50, (0.54, 0.40), 0),
+    (0.51, (0.57, 0.41), -15),
+    (0.52, (0.60, 0.41), -30),
+    (0.53, (0.62, 0.42), -15),
+    (0.54, (0.64, 0.42), 0),
+    (0.55, (0.65, 0.42), 0),
+]
 
 
 @pytest.fixture(scope="module")
@@ -103,8 +111,10 @@ def identity_along_path(
         rows.append((to_cameo, to_source))
         print(f"  frame {i:2d} yaw {yaw:+3d}: cameo {to_cameo:.3f} source {to_source:.3f}")
     sims = np.array(rows)
-    print(f"  mean: cameo {sims[:, 0].mean():.3f} source {sims[:, 1].mean():.3f}; "
-          f"min margin {(sims[:, 0] - sims[:, 1]).min():+.3f}; stats {swapper.stats}")  # fmt: skip
+    print(
+        f"  mean: cameo {sims[:, 0].mean():.3f} source {sims[:, 1].mean():.3f}; "
+        f"min margin {(sims[:, 0] - sims[:, 1]).min():+.3f}; stats {swapper.stats}"
+    )
     return rows
 
 

@@ -14,8 +14,11 @@ import pytest
 from tests import remix_media as rm
 from tests.test_jobs_live import Client, _messages_until
 
-pytestmark = [pytest.mark.services, pytest.mark.slow,
-              pytest.mark.django_db(transaction=True, serialized_rollback=True)]  # fmt: skip
+pytestmark = [
+    pytest.mark.services,
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 
 def test_a_remix_runs_in_a_worker_and_is_published_as_a_remix_of_its_source(
@@ -37,9 +40,14 @@ def test_a_remix_runs_in_a_worker_and_is_published_as_a_remix_of_its_source(
     source = post_publish(video=video, author=author, caption="dance", visibility="public")
     try:
         # when ben asks for a remix and a worker picks it up
-        submitted = ben.post("/api/v1/remixes/", json={
-            "source_video_id": str(video.id), "operation": "swap_background",
-            "background_prompt": "a forest at night"})  # fmt: skip
+        submitted = ben.post(
+            "/api/v1/remixes/",
+            json={
+                "source_video_id": str(video.id),
+                "operation": "swap_background",
+                "background_prompt": "a forest at night",
+            },
+        )
         assert submitted.status_code == 202, submitted.text
         job_id = submitted.json()["job"]["id"]
         assert submitted.json()["lineage"][-1]["post"] == source.pk

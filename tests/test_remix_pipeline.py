@@ -47,13 +47,21 @@ def allow(cameo_id: str) -> dict[str, Any]:
 
 def remix(source: rm.SourceTruth, workdir: Path, **fields: Any) -> Any:
     authorize = fields.pop("authorize", allow)
-    request = RemixRequest(source=source.path, job_id="test-job",
-                           source_ref={"post": 1, "video": "v-1", "author": "ana"},
-                           lineage=[{"post": 1, "video": "v-1", "author": "ana"}],
-                           **fields)  # fmt: skip
+    request = RemixRequest(
+        source=source.path,
+        job_id="test-job",
+        source_ref={"post": 1, "video": "v-1", "author": "ana"},
+        lineage=[{"post": 1, "video": "v-1", "author": "ana"}],
+        **fields,
+    )
     seen: list[tuple[str, float]] = []
-    result = run(request, workdir=workdir, on_progress=lambda s, f: seen.append((s, f)),
-                 authorize=authorize, keys=keys())  # fmt: skip
+    result = run(
+        request,
+        workdir=workdir,
+        on_progress=lambda s, f: seen.append((s, f)),
+        authorize=authorize,
+        keys=keys(),
+    )
     fractions = [f for _, f in seen]
     assert fractions == sorted(fractions) and fractions[-1] < 1.0
     return result
@@ -84,12 +92,13 @@ def test_a_background_swap_keeps_the_person_and_shows_the_new_setting(
     plate = rm.new_background(width, height)
     image = tmp_path / "plate.png"
     cv2.imwrite(str(image), plate)
-    result = remix(source, tmp_path / "work", operation="swap_background",
-                   background_image=image)  # fmt: skip
+    result = remix(source, tmp_path / "work", operation="swap_background", background_image=image)
 
     ious = mask_ious([f.mask for f in result.track.frames], source.masks)
-    print(f"\nbackground swap {width}x{height}: mask IoU mean {np.mean(ious):.3f} "
-          f"min {np.min(ious):.3f} over {len(ious)} frames")  # fmt: skip
+    print(
+        f"\nbackground swap {width}x{height}: mask IoU mean {np.mean(ious):.3f} "
+        f"min {np.min(ious):.3f} over {len(ious)} frames"
+    )
     assert np.mean(ious) >= 0.85 and np.min(ious) >= 0.75
 
     frames = list(decode_frames(result.video))
@@ -107,8 +116,10 @@ def test_a_background_swap_keeps_the_person_and_shows_the_new_setting(
         kept.append(float(diff[inside].mean()))
         new = np.abs(out.astype(np.int16) - plate.astype(np.int16)).mean(axis=2)
         replaced.append(float(new[outside].mean()))
-    print(f"person kept: mean abs diff {np.mean(kept):.1f}; background vs new plate: "
-          f"{np.mean(replaced):.1f} grey levels")  # fmt: skip
+    print(
+        f"person kept: mean abs diff {np.mean(kept):.1f}; background vs new plate: "
+        f"{np.mean(replaced):.1f} grey levels"
+    )
     assert max(kept) < 25  # colour-matched toward the new light, not repainted
     assert max(replaced) < 8  # H.264 at crf 20 and the plate's fine texture
     assert result.manifest["remix"]["method"] == result.backends["composite"]
@@ -126,23 +137,30 @@ def test_a_subject_swap_puts_the_cameo_s_face_on_every_frame_where_a_face_is_see
     from tests.cameo_media import load_photo
 
     double = CameoDouble("cameo-1", tom_hanks_png(), voice_pitch_hz=110.0)
-    result = remix(source, tmp_path / "work", operation="swap_subject", cameo=double,
-                   dialogue=["Nice to meet you."])  # fmt: skip
+    result = remix(
+        source,
+        tmp_path / "work",
+        operation="swap_subject",
+        cameo=double,
+        dialogue=["Nice to meet you."],
+    )
 
     faces = face_backend(None)
     cameo = face_embedding(faces, load_photo("tom_hanks").image)
     first = next(decode_frames(source.path))
     subject = face_embedding(faces, first)
     near = [f.face.box if f.face else None for f in result.track.frames]
-    scores = identity_scores(decode_frames(result.video), faces, cameo, subject,
-                             source.face_visible, near)  # fmt: skip
+    scores = identity_scores(
+        decode_frames(result.video), faces, cameo, subject, source.face_visible, near
+    )
     print(f"\nsubject swap ({result.backends['swap']}): {scores.summary()}")
     visible = sum(source.face_visible)
     assert result.counts["cuts"] == 1
     assert len(scores.frames) >= 0.8 * visible and len(scores.missed) <= 0.2 * visible
     assert scores.closer_to_cameo == len(scores.frames)  # in every frame with a face
-    assert result.manifest["cast"] == [{"cameo": "cameo-1", "consent_receipt": allow("cameo-1"),
-                                        "role": "swapped_in"}]  # fmt: skip
+    assert result.manifest["cast"] == [
+        {"cameo": "cameo-1", "consent_receipt": allow("cameo-1"), "role": "swapped_in"}
+    ]
     assert result.spoken and result.spoken[0].text == "Nice to meet you."
     assert result.backends["audio"] == "source+espeak-ng"
     assert cv2.imread(str(result.poster)) is not None
@@ -156,8 +174,7 @@ def test_a_cast_refused_just_before_rendering_stops_before_any_frame(
 
     double = CameoDouble("cameo-1", tom_hanks_png())
     with pytest.raises(CastRefused):
-        remix(source, tmp_path / "work", operation="swap_subject", cameo=double,
-              authorize=refuse)  # fmt: skip
+        remix(source, tmp_path / "work", operation="swap_subject", cameo=double, authorize=refuse)
     assert not list((tmp_path / "work").glob("*.mp4"))
 
 

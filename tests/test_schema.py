@@ -112,8 +112,9 @@ def test_every_operation_documents_its_errors_in_the_one_error_shape() -> None:
     error = document["components"]["schemas"]["Error"]
     assert set(error["required"]) == {"code", "detail", "fields"}
     assert error["properties"]["retry_after"]["type"] == "integer"
-    operations = [(path, method, op) for path, ops in document["paths"].items()
-                  for method, op in ops.items()]  # fmt: skip
+    operations = [
+        (path, method, op) for path, ops in document["paths"].items() for method, op in ops.items()
+    ]
     assert len(operations) >= 60
     for path, method, operation in operations:
         errors = error_statuses(operation)
@@ -156,14 +157,16 @@ def test_statuses_a_view_answers_on_its_own_are_documented() -> None:
 PAGED = {
     "/api/v1/jobs/": ("PaginatedJobOutputList", {"cursor", "page_size"}),
     "/api/v1/cameos/{cameo_id}/appearances/": (
-        "PaginatedAppearanceOutputList", {"cursor", "page_size"}),
+        "PaginatedAppearanceOutputList",
+        {"cursor", "page_size"},
+    ),
     "/api/v1/consent/audit/": ("PaginatedEventOutputList", {"cursor", "page_size"}),
     "/api/v1/feeds/for-you/": ("PostCardFeedPage", {"cursor"}),
     "/api/v1/feeds/following/": ("PostCardFeedPage", {"before"}),
     "/api/v1/users/{username}/posts/": ("PostCardFeedPage", {"before"}),
     "/api/v1/hashtags/{tag}/posts/": ("PostCardFeedPage", {"before"}),
     "/api/v1/posts/{post_id}/remixes/": ("PostCardFeedPage", {"before"}),
-}  # fmt: skip
+}
 
 
 @pytest.mark.django_db

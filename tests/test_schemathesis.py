@@ -43,8 +43,12 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 
 # Cases per operation and mode: ~60 operations x 2 modes x 10 stays near a minute on 2 cores.
 MAX_EXAMPLES = 10
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_schema_conformance]  # fmt: skip
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
 
 
 @pytest.fixture
@@ -91,8 +95,10 @@ class Tally:
             statuses = " ".join(f"{s}x{n}" for s, n in sorted(self.statuses[label].items()))
             lines.append(f"{label:66} {cases:5}  {outcome:8}  {statuses}")
         failed = sum(1 for label in self.cases if self.failures[label])
-        lines.append(f"schemathesis: {len(self.cases)} operations, {sum(self.cases.values())} "
-                     f"cases, {failed} operations failed, in {seconds:.0f} s")  # fmt: skip
+        lines.append(
+            f"schemathesis: {len(self.cases)} operations, {sum(self.cases.values())} "
+            f"cases, {failed} operations failed, in {seconds:.0f} s"
+        )
         return "\n".join(lines)
 
 
@@ -131,9 +137,14 @@ def test_the_api_answers_every_generated_request_as_its_schema_says(
     for operation in operations:
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
 
-            @settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
-                      phases=[Phase.explicit, Phase.generate],
-                      suppress_health_check=list(HealthCheck))  # fmt: skip
+            @settings(
+                max_examples=MAX_EXAMPLES,
+                deadline=None,
+                derandomize=True,
+                database=None,
+                phases=[Phase.explicit, Phase.generate],
+                suppress_health_check=list(HealthCheck),
+            )
             @given(case=operation.as_strategy(generation_mode=mode), use_world=st.booleans())
             def run(case: Any, use_world: bool) -> None:
                 send(case, use_world)
@@ -145,6 +156,9 @@ def test_the_api_answers_every_generated_request_as_its_schema_says(
         print("\n" + tally.report(time.monotonic() - started))
     assert len(operations) >= 60
     assert sum(tally.cases.values()) >= len(operations) * MAX_EXAMPLES
-    failures = [f"{label}: {message}" for label, found in tally.failures.items()
-                for message in found.values()]  # fmt: skip
+    failures = [
+        f"{label}: {message}"
+        for label, found in tally.failures.items()
+        for message in found.values()
+    ]
     assert not failures and not server_errors, "\n".join(failures + server_errors)

@@ -26,8 +26,15 @@ def _video_with_files(owner: User, job_hex: str) -> Video:
     from generation.models import Job
 
     job = Job.objects.create(id=job_hex, owner=owner, kind="generation.render", state="succeeded")
-    return Video.objects.create(owner=owner, job=job, width=720, height=1280, duration_s=3.0,
-                                prompt="a secret prompt", **names)  # fmt: skip
+    return Video.objects.create(
+        owner=owner,
+        job=job,
+        width=720,
+        height=1280,
+        duration_s=3.0,
+        prompt="a secret prompt",
+        **names,
+    )
 
 
 def _published(owner: User, visibility: str, job_hex: str) -> Post:
@@ -91,8 +98,9 @@ def test_a_media_link_stops_working_when_the_cast_double_is_withdrawn(
     assert APIClient().get(url).status_code == 200
     # when the owner withdraws likeness consent
     with django_capture_on_commit_callbacks(execute=True):
-        client_for(owner).post("/api/v1/consent/withdraw/", {"kind": "likeness_capture"},
-                               format="json")  # fmt: skip
+        client_for(owner).post(
+            "/api/v1/consent/withdraw/", {"kind": "likeness_capture"}, format="json"
+        )
     # then the link handed out before stops at once
     assert APIClient().get(url).status_code == 410
 
@@ -106,8 +114,12 @@ def test_a_tampered_media_link_is_refused(owner: User, client_for: Client) -> No
 
 # --- Login throttles cannot be reset by the client -------------------------------------------
 def _login(client: APIClient, username: str, password: str, **headers: str) -> Any:
-    return client.post("/api/v1/auth/login/", {"username": username, "password": password},
-                       format="json", **headers)  # fmt: skip
+    return client.post(
+        "/api/v1/auth/login/",
+        {"username": username, "password": password},
+        format="json",
+        **headers,
+    )
 
 
 def test_rotating_x_forwarded_for_does_not_reset_the_login_limit(db: None) -> None:
@@ -231,10 +243,18 @@ def _fill(path: str, *, post_id: int) -> str:
 def _fingerprinted(owner: User, clip: Any, visibility: str | None) -> Video:
     from generation.pipeline.fingerprint import fingerprint
 
-    video = Video.objects.create(owner=owner, width=320, height=240, duration_s=2.0,
-                                 prompt="a secret prompt", fingerprint=fingerprint(clip).to_json(),
-                                 manifest={"pipeline": {"name": "doubletake", "version": "1"},
-                                           "request": {"prompt": "a secret prompt"}})  # fmt: skip
+    video = Video.objects.create(
+        owner=owner,
+        width=320,
+        height=240,
+        duration_s=2.0,
+        prompt="a secret prompt",
+        fingerprint=fingerprint(clip).to_json(),
+        manifest={
+            "pipeline": {"name": "doubletake", "version": "1"},
+            "request": {"prompt": "a secret prompt"},
+        },
+    )
     if visibility:
         feed_services.post_publish(video=video, author=owner, caption="", visibility=visibility)
     return video

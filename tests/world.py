@@ -40,8 +40,12 @@ def _video(owner: User, prompt: str) -> Video:
 
 def _post(owner: User, marker: str, tag: str, visibility: str) -> Post:
     caption = f"#{tag} {marker} {visibility}" if visibility != "public" else f"#{tag} hello"
-    return post_publish(video=_video(owner, f"a {visibility} video"), author=owner,
-                        caption=caption, visibility=visibility)  # fmt: skip
+    return post_publish(
+        video=_video(owner, f"a {visibility} video"),
+        author=owner,
+        caption=caption,
+        visibility=visibility,
+    )
 
 
 def build_world(user: User, *, grantee: User) -> World:
@@ -66,10 +70,13 @@ def build_world(user: User, *, grantee: User) -> World:
     grant = grant_request(cameo=cameo, grantee=grantee, note=f"{marker} note")
     appearance = Appearance.objects.create(cameo=cameo, used_by=user, job=job, video=draft)
     remix = Remix.objects.create(
-        owner=user, operation=Remix.Operation.SWAP_BACKGROUND, source_post=public,
-        source_video=public.video, background_prompt=f"{marker} beach",
+        owner=user,
+        operation=Remix.Operation.SWAP_BACKGROUND,
+        source_post=public,
+        source_video=public.video,
+        background_prompt=f"{marker} beach",
         job=Job.objects.create(owner=user, kind="remix.render"),
-    )  # fmt: skip
+    )
     hidden_posts = [private, followers, taken_down]
     world = World(user=user)
     world.ids = {

@@ -37,9 +37,12 @@ def check_container(clip: Path, progress: v._Progress, metadata: Metadata) -> me
         except (media.UnreadableClip, FileNotFoundError) as exc:
             raise progress.reject("unreadable", "The clip could not be read.", error=str(exc))
     metadata.update(
-        duration_s=info.duration_s, width=info.width, height=info.height, fps=info.fps,
+        duration_s=info.duration_s,
+        width=info.width,
+        height=info.height,
+        fps=info.fps,
         rotation=info.rotation,
-    )  # fmt: skip
+    )
     if not info.has_video:
         raise progress.reject("unreadable", "The clip has no video.")
     if info.duration_s < v.MIN_DURATION_S:
@@ -179,10 +182,14 @@ def check_head_turn(
         left, right = float(yaws.max()) - start, start - float(yaws.min())
     seen = "left" if left >= right else "right"
     metadata.update(
-        yaw_start_deg=start, yaw_min_deg=float(yaws.min()), yaw_max_deg=float(yaws.max()),
-        yaw_range_deg=float(yaws.max() - yaws.min()), turn_left_deg=left, turn_right_deg=right,
+        yaw_start_deg=start,
+        yaw_min_deg=float(yaws.min()),
+        yaw_max_deg=float(yaws.max()),
+        yaw_range_deg=float(yaws.max() - yaws.min()),
+        turn_left_deg=left,
+        turn_right_deg=right,
         turn_seen=seen if max(left, right) >= v.MIN_TURN_DEG else None,
-    )  # fmt: skip
+    )
     asked = left if challenge.turn == "left" else right
     if asked < v.MIN_TURN_DEG:
         raise progress.reject(

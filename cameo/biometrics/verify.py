@@ -147,9 +147,19 @@ class VerificationRejected(Exception):
 
 # Share of the whole verification each stage reports when it ends.
 STAGE_WEIGHTS = {
-    "probe": 1, "audio": 3, "vad": 4, "decode": 14, "faces": 20, "quality": 1, "pose": 1,
-    "identity": 20, "impersonation": 1, "voice": 20, "crops": 2, "cutout": 13,
-}  # fmt: skip
+    "probe": 1,
+    "audio": 3,
+    "vad": 4,
+    "decode": 14,
+    "faces": 20,
+    "quality": 1,
+    "pose": 1,
+    "identity": 20,
+    "impersonation": 1,
+    "voice": 20,
+    "crops": 2,
+    "cutout": 13,
+}
 
 
 class _Progress:

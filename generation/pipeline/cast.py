@@ -22,11 +22,14 @@ from generation.pipeline.timeline import VoiceSpec
 
 # Verbs an owner can rule out in plain words ("no jumping", "don't make me dance").
 VERB_FORMS = {
-    "jump": ("jump", "jumping", "jumps"), "run": ("run", "running", "runs"),
-    "walk": ("walk", "walking", "walks"), "wave": ("wave", "waving", "waves"),
-    "dance": ("dance", "dancing", "dances"), "sit": ("sit", "sitting", "sits"),
+    "jump": ("jump", "jumping", "jumps"),
+    "run": ("run", "running", "runs"),
+    "walk": ("walk", "walking", "walks"),
+    "wave": ("wave", "waving", "waves"),
+    "dance": ("dance", "dancing", "dances"),
+    "sit": ("sit", "sitting", "sits"),
     "knock_over": ("knock", "knocking", "knocks", "break", "breaking", "smash"),
-}  # fmt: skip
+}
 NO_SPEECH = re.compile(
     r"\b(no|never|don'?t|do not)\b[^.]*\b(speak|speaking|talk|talking|lines?|dialogue)\b"
 )

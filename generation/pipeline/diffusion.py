@@ -19,23 +19,41 @@ import numpy as np
 from generation.pipeline.render import CastTexture, RenderStats, _at, _Canvas, _draw_cutout, _View
 from generation.pipeline.scene import Scene
 
-FRAMING_WORDS = {"establishing": "an establishing shot", "wide": "a wide shot",
-                 "medium": "a medium shot", "close_up": "a close-up"}  # fmt: skip
-VERB_WORDS = {"stand": "standing", "walk": "walking", "run": "running", "jump": "jumping",
-              "wave": "waving", "dance": "dancing", "sit": "sitting down",
-              "knock_over": "knocking something over"}  # fmt: skip
+FRAMING_WORDS = {
+    "establishing": "an establishing shot",
+    "wide": "a wide shot",
+    "medium": "a medium shot",
+    "close_up": "a close-up",
+}
+VERB_WORDS = {
+    "stand": "standing",
+    "walk": "walking",
+    "run": "running",
+    "jump": "jumping",
+    "wave": "waving",
+    "dance": "dancing",
+    "sit": "sitting down",
+    "knock_over": "knocking something over",
+}
 
 
 def shot_prompt(scene: Scene, index: int) -> str:
     """Words for one shot, from the same scene graph every backend renders."""
     board, shot = scene.board, scene.board.shots[index]
     doing = {a.subject: VERB_WORDS[a.verb] for a in shot.actions}
-    people = [f"a {s.kind if s.kind != 'person' else 'person'} {doing.get(s.name, 'standing')}"
-              for s in board.subjects if s.name in (shot.subjects or [s.name])]  # fmt: skip
+    people = [
+        f"a {s.kind if s.kind != 'person' else 'person'} {doing.get(s.name, 'standing')}"
+        for s in board.subjects
+        if s.name in (shot.subjects or [s.name])
+    ]
     props = [p.name for p in board.props]
-    parts = [f"{FRAMING_WORDS[shot.framing]} of {' and '.join(people) or 'a scene'}",
-             f"in a {board.setting}", f"{board.lighting.replace('_', ' ')} light",
-             f"{board.style} style", f"{board.mood} mood"]  # fmt: skip
+    parts = [
+        f"{FRAMING_WORDS[shot.framing]} of {' and '.join(people) or 'a scene'}",
+        f"in a {board.setting}",
+        f"{board.lighting.replace('_', ' ')} light",
+        f"{board.style} style",
+        f"{board.mood} mood",
+    ]
     if props:
         parts.insert(2, "with a " + ", a ".join(props))
     return ", ".join(parts)
@@ -77,9 +95,16 @@ def _stretch(clip: np.ndarray, count: int) -> np.ndarray:
 
 
 class DiffusionRenderer:
-    def __init__(self, model_dir: Path, *, steps: int = 25, guidance: float = 9.0,
-                 native: tuple[int, int] = (256, 256), clip_frames: int = 16,
-                 seed: int = 0) -> None:  # fmt: skip
+    def __init__(
+        self,
+        model_dir: Path,
+        *,
+        steps: int = 25,
+        guidance: float = 9.0,
+        native: tuple[int, int] = (256, 256),
+        clip_frames: int = 16,
+        seed: int = 0,
+    ) -> None:
         import torch
 
         self.model_dir = Path(model_dir)
@@ -108,10 +133,15 @@ class DiffusionRenderer:
             first, last = round(span.start_s * scene.fps), min(total, round(span.end_s * scene.fps))
             generator = torch.Generator(device="cpu").manual_seed(self.seed + span.index)
             sampled = pipe(
-                shot_prompt(scene, span.index), num_frames=self.clip_frames,
-                width=self.native[0], height=self.native[1], num_inference_steps=self.steps,
-                guidance_scale=self.guidance, generator=generator, output_type="np",
-            ).frames[0]  # fmt: skip
+                shot_prompt(scene, span.index),
+                num_frames=self.clip_frames,
+                width=self.native[0],
+                height=self.native[1],
+                num_inference_steps=self.steps,
+                guidance_scale=self.guidance,
+                generator=generator,
+                output_type="np",
+            ).frames[0]
             clip = np.clip(_stretch(np.asarray(sampled, np.float32), last - first) * 255, 0, 255)
             frames = _fit(clip.astype(np.uint8), scene.width, scene.height)
             if casts:
@@ -125,8 +155,9 @@ class DiffusionRenderer:
             if on_batch is not None:
                 on_batch(done, total)
 
-    def _composite(self, scene: Scene, indices: list[int], frames: np.ndarray,
-                   casts: dict[str, CastTexture]) -> np.ndarray:  # fmt: skip
+    def _composite(
+        self, scene: Scene, indices: list[int], frames: np.ndarray, casts: dict[str, CastTexture]
+    ) -> np.ndarray:
         import torch
 
         view = _View(scene, indices, self.device)
@@ -136,12 +167,16 @@ class DiffusionRenderer:
             if not subject.cameo_id or subject.cameo_id not in casts:
                 continue
             track = scene.motion.tracks[subject.name]
-            pose = {part: torch.tensor(_at(getattr(track, part), [float(i) for i in indices]),
-                                       device=self.device).view(-1, 1, 1)
-                    for part in ("x", "y", "crouch")}  # fmt: skip
+            pose = {
+                part: torch.tensor(
+                    _at(getattr(track, part), [float(i) for i in indices]), device=self.device
+                ).view(-1, 1, 1)
+                for part in ("x", "y", "crouch")
+            }
             texture = torch.from_numpy(casts[subject.cameo_id].cutout).to(self.device).float() / 255
-            _draw_cutout(canvas, texture.permute(2, 0, 1).unsqueeze(0), pose,
-                         scene.heights[subject.name])  # fmt: skip
+            _draw_cutout(
+                canvas, texture.permute(2, 0, 1).unsqueeze(0), pose, scene.heights[subject.name]
+            )
         out = (image.clamp(0, 1) * 255 + 0.5).to(torch.uint8).permute(0, 2, 3, 1)
         return out.cpu().numpy()
 

@@ -93,9 +93,16 @@ def encode(
     """Stream HxWx3 uint8 RGB frames through ffmpeg into out_mp4 and probe the result."""
     began = time.perf_counter()
     argv = encode_args(
-        fps=fps, width=width, height=height, audio_wav=audio_wav, out_mp4=out_mp4,
-        crf=crf, preset=preset, video_filter=video_filter, duration_s=duration_s,
-    )  # fmt: skip
+        fps=fps,
+        width=width,
+        height=height,
+        audio_wav=audio_wav,
+        out_mp4=out_mp4,
+        crf=crf,
+        preset=preset,
+        video_filter=video_filter,
+        duration_s=duration_s,
+    )
     written = _stream(argv, frames, (height, width, 3))
     encoded = time.perf_counter()
     result = probe(out_mp4)
@@ -161,10 +168,16 @@ def preview_args(mp4: Path, out_mp4: Path, *, seconds: float, height: int) -> li
     """The first seconds, scaled down (never up) to height, muted, lower quality, fast start."""
     stream = ffmpeg.input(str(mp4), t=f"{seconds:.3f}")
     out = ffmpeg.output(
-        stream.video, str(out_mp4),
-        vf=f"scale=-2:'min({height},ih)':flags=bicubic", vcodec="libx264", preset="veryfast",
-        crf=28, pix_fmt="yuv420p", movflags="+faststart", an=None,
-    )  # fmt: skip
+        stream.video,
+        str(out_mp4),
+        vf=f"scale=-2:'min({height},ih)':flags=bicubic",
+        vcodec="libx264",
+        preset="veryfast",
+        crf=28,
+        pix_fmt="yuv420p",
+        movflags="+faststart",
+        an=None,
+    )
     return out.global_args(*QUIET).overwrite_output().compile(cmd=ffmpeg_exe())
 
 

@@ -28,8 +28,9 @@ def ffmpeg_exe() -> str:
     if configured:
         found = shutil.which(configured)
         if found is None:
-            raise ToolUnavailable(f"FFMPEG_BINARY={configured!r} is not an executable.",
-                                  "ffmpeg_unavailable")  # fmt: skip
+            raise ToolUnavailable(
+                f"FFMPEG_BINARY={configured!r} is not an executable.", "ffmpeg_unavailable"
+            )
         return found
     import imageio_ffmpeg
 

@@ -53,16 +53,24 @@ def _frame(t: float, fps: int) -> int:
 
 
 def simulate(
-    *, fps: int, duration_s: float, starts: dict[str, float], actions: list[TimedAction],
+    *,
+    fps: int,
+    duration_s: float,
+    starts: dict[str, float],
+    actions: list[TimedAction],
     props_x: dict[str, float],
-) -> Motion:  # fmt: skip
+) -> Motion:
     frames = _frame(duration_s, fps)
     motion = Motion(fps=fps, tracks={})
     for name, x0 in starts.items():
         track = Track(
-            name=name, x=np.full(frames, x0), y=np.zeros(frames), wave=np.zeros(frames),
-            crouch=np.zeros(frames), airborne=np.zeros(frames, dtype=bool),
-        )  # fmt: skip
+            name=name,
+            x=np.full(frames, x0),
+            y=np.zeros(frames),
+            wave=np.zeros(frames),
+            crouch=np.zeros(frames),
+            airborne=np.zeros(frames, dtype=bool),
+        )
         for action in sorted((a for a in actions if a.subject == name), key=lambda a: a.start_s):
             _apply(track, action, motion, props_x)
         motion.tracks[name] = track
@@ -81,8 +89,9 @@ def _apply(track: Track, action: TimedAction, motion: Motion, props: dict[str, f
         speed, step = (WALK_SPEED, WALK_STEP) if action.verb == "walk" else (RUN_SPEED, RUN_STEP)
         _travel(track, start, motion, speed=speed, step=step, to_x=None)
     elif action.verb == "knock_over" and action.target_x is not None:
-        arrive = _travel(track, start, motion, speed=WALK_SPEED, step=WALK_STEP,
-                         to_x=action.target_x - 0.35)  # fmt: skip
+        arrive = _travel(
+            track, start, motion, speed=WALK_SPEED, step=WALK_STEP, to_x=action.target_x - 0.35
+        )
         name = next(p for p, x in props.items() if x == action.target_x)
         fall_t = min(arrive, n - 1) / fps
         motion.prop_falls.setdefault(name, fall_t)
@@ -120,8 +129,9 @@ def _jump(track: Track, start: int, motion: Motion, speed: float = JUMP_SPEED) -
     motion.events.append(SoundEvent("landing", land / fps, subject=track.name, strength=1.0))
 
 
-def _travel(track: Track, start: int, motion: Motion, *, speed: float, step: float,
-            to_x: float | None) -> int:  # fmt: skip
+def _travel(
+    track: Track, start: int, motion: Motion, *, speed: float, step: float, to_x: float | None
+) -> int:
     """Move along the floor from `start`; returns the frame of arrival."""
     fps, n = motion.fps, len(track.x)
     x0 = track.x[start]
@@ -133,6 +143,9 @@ def _travel(track: Track, start: int, motion: Motion, *, speed: float, step: flo
     track.x[end + 1 :] = path[-1]
     step_frames = max(1, _frame(step, fps))
     for contact in range(start + step_frames, end + 1, step_frames):
-        motion.events.append(SoundEvent("footstep", contact / fps, subject=track.name,
-                                        strength=0.35 if speed < 2 else 0.6))  # fmt: skip
+        motion.events.append(
+            SoundEvent(
+                "footstep", contact / fps, subject=track.name, strength=0.35 if speed < 2 else 0.6
+            )
+        )
     return end

@@ -27,8 +27,15 @@ from generation.pipeline.timeline import SpokenLine
 PIPELINE = "doubletake-generation"
 VERSION = "0.1.0"
 # Share of the whole run each stage stands for, for progress reports.
-WEIGHTS = {"cast": 0.02, "scene": 0.02, "audio": 0.12, "subtitles": 0.01, "render": 0.73,
-           "finish": 0.04, "provenance": 0.06}  # fmt: skip
+WEIGHTS = {
+    "cast": 0.02,
+    "scene": 0.02,
+    "audio": 0.12,
+    "subtitles": 0.01,
+    "render": 0.73,
+    "finish": 0.04,
+    "provenance": 0.06,
+}
 
 
 @dataclass
@@ -161,8 +168,12 @@ def run(
     if entry is None:
         started = time.perf_counter()
         track = audio.build_soundtrack(scene.timeline, wav)
-        entry = {"spoken": [vars(s) for s in track.spoken], "effects": track.effects,
-                 "backends": track.backends, "seconds": time.perf_counter() - started}  # fmt: skip
+        entry = {
+            "spoken": [vars(s) for s in track.spoken],
+            "effects": track.effects,
+            "backends": track.backends,
+            "seconds": time.perf_counter() - started,
+        }
         record.save("audio", **entry)
     spoken = [SpokenLine(**s) for s in entry["spoken"]]
     timings["audio"] = entry["seconds"]
@@ -184,12 +195,23 @@ def run(
         stats = RenderStats(renderer.name, str(renderer.device))
         started = time.perf_counter()
         encoded = encode.encode(
-            watermark_frames(renderer.render(
-                scene, plan.textures, lambda done, total: progress("render", done / total), stats,
-            ), scene.fps),
-            fps=scene.fps, width=scene.width, height=scene.height, audio_wav=wav, out_mp4=raw,
-            video_filter=burn, duration_s=scene.frame_count / scene.fps,
-        )  # fmt: skip
+            watermark_frames(
+                renderer.render(
+                    scene,
+                    plan.textures,
+                    lambda done, total: progress("render", done / total),
+                    stats,
+                ),
+                scene.fps,
+            ),
+            fps=scene.fps,
+            width=scene.width,
+            height=scene.height,
+            audio_wav=wav,
+            out_mp4=raw,
+            video_filter=burn,
+            duration_s=scene.frame_count / scene.fps,
+        )
         entry = {
             "frames": encoded.frames,
             "seconds": time.perf_counter() - started,
@@ -216,14 +238,22 @@ def run(
         "generated": True,
         "pipeline": {"name": PIPELINE, "version": VERSION},
         "backends": backends,
-        "request": {"job": request.job_id, "prompt": request.prompt,
-                    "storyboard_sha256": _hash(board.as_dict())},  # fmt: skip
-        "cast": [{"cameo": cameo, "subject": next((m.subject for m in request.cast
-                                                   if m.cameo_id == cameo), None),
-                  "consent_receipt": receipt} for cameo, receipt in plan.receipts.items()],
+        "request": {
+            "job": request.job_id,
+            "prompt": request.prompt,
+            "storyboard_sha256": _hash(board.as_dict()),
+        },
+        "cast": [
+            {
+                "cameo": cameo,
+                "subject": next((m.subject for m in request.cast if m.cameo_id == cameo), None),
+                "consent_receipt": receipt,
+            }
+            for cameo, receipt in plan.receipts.items()
+        ],
         "honoured_instructions": plan.honoured,
         **request.provenance_extra,
-    }  # fmt: skip
+    }
     final = workdir / "final.mp4"
     signed = sign(raw, final, manifest, keys=keys)
     print_ = fingerprint(signed.path)
@@ -231,11 +261,22 @@ def run(
     progress.finish("provenance")
 
     return GenerationResult(
-        video=signed.path, poster=poster, preview=preview.path, subtitles=vtt,
-        sidecar=signed.sidecar, manifest=manifest, provenance_backend=signed.backend,
-        fingerprint=print_.to_json(), width=scene.width, height=scene.height, fps=scene.fps,
-        frames=entry["frames"], duration_s=scene.duration_s, spoken=spoken,
+        video=signed.path,
+        poster=poster,
+        preview=preview.path,
+        subtitles=vtt,
+        sidecar=signed.sidecar,
+        manifest=manifest,
+        provenance_backend=signed.backend,
+        fingerprint=print_.to_json(),
+        width=scene.width,
+        height=scene.height,
+        fps=scene.fps,
+        frames=entry["frames"],
+        duration_s=scene.duration_s,
+        spoken=spoken,
         events=[(e.kind, e.time_s) for e in scene.timeline.events],
-        timings={k: round(v, 3) for k, v in timings.items()}, backends=backends,
+        timings={k: round(v, 3) for k, v in timings.items()},
+        backends=backends,
         honoured=plan.honoured,
-    )  # fmt: skip
+    )

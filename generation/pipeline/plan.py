@@ -54,24 +54,64 @@ MOVE_WORDS = [
     (r"\bpan(?:s|ning)?\b|\btracking\b", "pan"),
 ]
 SETTING_WORDS = {
-    "kitchen": "kitchen", "beach": "beach", "sea": "beach", "park": "park", "garden": "park",
-    "street": "street", "city": "street", "forest": "forest", "woods": "forest",
-    "office": "office", "studio": "studio",
-}  # fmt: skip
-LIGHTING_WORDS = {"night": "night", "moon": "night", "sunset": "golden_hour",
-                  "golden": "golden_hour", "studio": "studio"}  # fmt: skip
+    "kitchen": "kitchen",
+    "beach": "beach",
+    "sea": "beach",
+    "park": "park",
+    "garden": "park",
+    "street": "street",
+    "city": "street",
+    "forest": "forest",
+    "woods": "forest",
+    "office": "office",
+    "studio": "studio",
+}
+LIGHTING_WORDS = {
+    "night": "night",
+    "moon": "night",
+    "sunset": "golden_hour",
+    "golden": "golden_hour",
+    "studio": "studio",
+}
 MOOD_WORDS = {
-    "happy": "upbeat", "fun": "upbeat", "upbeat": "upbeat", "calm": "calm", "peaceful": "calm",
-    "relaxed": "calm", "spooky": "tense", "scary": "tense", "tense": "tense", "suspense": "tense",
-    "sad": "sad", "melancholy": "sad", "epic": "epic", "heroic": "epic", "funny": "funny",
-    "silly": "funny", "prank": "funny", "comedy": "funny",
-}  # fmt: skip
+    "happy": "upbeat",
+    "fun": "upbeat",
+    "upbeat": "upbeat",
+    "calm": "calm",
+    "peaceful": "calm",
+    "relaxed": "calm",
+    "spooky": "tense",
+    "scary": "tense",
+    "tense": "tense",
+    "suspense": "tense",
+    "sad": "sad",
+    "melancholy": "sad",
+    "epic": "epic",
+    "heroic": "epic",
+    "funny": "funny",
+    "silly": "funny",
+    "prank": "funny",
+    "comedy": "funny",
+}
 SUBJECT_WORDS = {
-    "dog": "dog", "puppy": "dog", "cat": "cat", "kitten": "cat", "robot": "robot",
-    "man": "person", "woman": "person", "girl": "person", "boy": "person", "person": "person",
-    "chef": "person", "skater": "person", "dancer": "person", "kid": "person",
-    "friend": "person", "teacher": "person", "runner": "person",
-}  # fmt: skip
+    "dog": "dog",
+    "puppy": "dog",
+    "cat": "cat",
+    "kitten": "cat",
+    "robot": "robot",
+    "man": "person",
+    "woman": "person",
+    "girl": "person",
+    "boy": "person",
+    "person": "person",
+    "chef": "person",
+    "skater": "person",
+    "dancer": "person",
+    "kid": "person",
+    "friend": "person",
+    "teacher": "person",
+    "runner": "person",
+}
 VERB_WORDS = [
     (r"\bknock(?:s|ed|ing)? (?:over|down)\b", "knock_over"),
     (r"\bjump(?:s|ed|ing)?\b|\bleap(?:s|t|ed|ing)?\b|\bhop(?:s|ped|ping)?\b", "jump"),
@@ -186,9 +226,13 @@ class RuleBasedPlanner:
         start = min(at, 1.0)
         for i, verb in enumerate(verbs):
             shot.actions.append(
-                Action(subject=present[0], verb=verb, at_s=round(start + 1.1 * i, 2),
-                       target=target if verb == "knock_over" else None)
-            )  # fmt: skip
+                Action(
+                    subject=present[0],
+                    verb=verb,
+                    at_s=round(start + 1.1 * i, 2),
+                    target=target if verb == "knock_over" else None,
+                )
+            )
         return shot
 
     def _default_shots(self, subjects: list[Subject]) -> list[Shot]:
@@ -243,12 +287,19 @@ class LLMPlanner:
             "response_format": {"type": "json_object"},
             "messages": [
                 {"role": "system", "content": SYSTEM_PROMPT},
-                {"role": "user", "content": json.dumps({
-                    "prompt": request.prompt, "duration_s": request.duration_s,
-                    "cast": [name for name, _ in request.cast], "dialogue": request.dialogue,
-                })},
+                {
+                    "role": "user",
+                    "content": json.dumps(
+                        {
+                            "prompt": request.prompt,
+                            "duration_s": request.duration_s,
+                            "cast": [name for name, _ in request.cast],
+                            "dialogue": request.dialogue,
+                        }
+                    ),
+                },
             ],
-        }  # fmt: skip
+        }
         reply = self._post(body)
         try:
             content = reply["choices"][0]["message"]["content"]
@@ -269,9 +320,11 @@ class LLMPlanner:
         req = urllib.request.Request(
             f"{self.base_url.rstrip('/')}/chat/completions",
             data=json.dumps(body).encode(),
-            headers={"Content-Type": "application/json",
-                     **({"Authorization": f"Bearer {self.api_key}"} if self.api_key else {})},
-        )  # fmt: skip
+            headers={
+                "Content-Type": "application/json",
+                **({"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}),
+            },
+        )
         try:
             with urllib.request.urlopen(req, timeout=self.timeout_s) as response:
                 return json.load(response)

@@ -55,8 +55,13 @@ def image_reencode(source: Path, target: Path, *, family: str, max_pixels: int |
         # A hostile file can trip any decoder path (zlib.error, struct.error, ...); it is bad
         # input all the same, never a server error.
         expected = isinstance(exc, (UnidentifiedImageError, OSError, SyntaxError, ValueError))
-        log.log(logging.INFO if expected else logging.WARNING, "reencode: %s did not decode: %r",
-                family, exc, exc_info=not expected)  # fmt: skip
+        log.log(
+            logging.INFO if expected else logging.WARNING,
+            "reencode: %s did not decode: %r",
+            family,
+            exc,
+            exc_info=not expected,
+        )
         raise ProbeError(
             "media_corrupt", "The image could not be decoded; it may be damaged."
         ) from None

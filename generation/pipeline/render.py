@@ -20,11 +20,21 @@ import numpy as np
 from generation.pipeline.scene import PropState, Scene
 
 PROP_COLORS = {
-    "vase": (0.15, 0.4, 0.95), "chair": (0.5, 0.3, 0.15), "ball": (0.9, 0.15, 0.15),
-    "cup": (0.95, 0.95, 0.95), "box": (0.75, 0.6, 0.35), "lamp": (0.95, 0.85, 0.2),
-}  # fmt: skip
-PROP_SIZE = {"vase": (0.32, 0.09), "chair": (0.8, 0.2), "ball": (0.0, 0.15), "cup": (0.1, 0.05),
-             "box": (0.3, 0.2), "lamp": (1.2, 0.06)}  # fmt: skip
+    "vase": (0.15, 0.4, 0.95),
+    "chair": (0.5, 0.3, 0.15),
+    "ball": (0.9, 0.15, 0.15),
+    "cup": (0.95, 0.95, 0.95),
+    "box": (0.75, 0.6, 0.35),
+    "lamp": (0.95, 0.85, 0.2),
+}
+PROP_SIZE = {
+    "vase": (0.32, 0.09),
+    "chair": (0.8, 0.2),
+    "ball": (0.0, 0.15),
+    "cup": (0.1, 0.05),
+    "box": (0.3, 0.2),
+    "lamp": (1.2, 0.06),
+}
 SKIN = (0.93, 0.76, 0.62)
 FALL_SECONDS = 0.25
 
@@ -120,8 +130,9 @@ class ProceduralRenderer:
         plates = _background(scene.board.setting, sub.x, sub.y, sub.px)
         return plates[torch.tensor(order, device=self.device)]
 
-    def _draw_things(self, image: Any, scene: Scene, view: _View, frames: list[float],
-                     textures: Any) -> None:  # fmt: skip
+    def _draw_things(
+        self, image: Any, scene: Scene, view: _View, frames: list[float], textures: Any
+    ) -> None:
         import torch
 
         dev = self.device
@@ -160,14 +171,20 @@ def _at(values: np.ndarray, frames: list[float]) -> np.ndarray:
 class _View:
     """World coordinates of every pixel for a batch of cameras, and cropping to a world box."""
 
-    def __init__(self, scene: Scene, indices: list[int], device: Any,
-                 cams: list[tuple[float, float, float]] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        scene: Scene,
+        indices: list[int],
+        device: Any,
+        cams: list[tuple[float, float, float]] | None = None,
+    ) -> None:
         import torch
 
         self.w, self.h = scene.width, scene.height
         self.cams = cams or [scene.camera_for(i / scene.fps).at(i / scene.fps) for i in indices]
-        cx, cy, vh = (torch.tensor([c[k] for c in self.cams], device=device).view(-1, 1, 1)
-                      for k in range(3))  # fmt: skip
+        cx, cy, vh = (
+            torch.tensor([c[k] for c in self.cams], device=device).view(-1, 1, 1) for k in range(3)
+        )
         self.px = vh / self.h  # metres per pixel
         u = torch.arange(self.w, device=device, dtype=torch.float32).view(1, 1, self.w) + 0.5
         v = torch.arange(self.h, device=device, dtype=torch.float32).view(1, self.h, 1) + 0.5
@@ -357,16 +374,26 @@ def _street(image: Any, x: Any, y: Any, px: Any) -> None:
 
 
 BACKDROPS: dict[str, Callable[[Any, Any, Any, Any], None]] = {
-    "kitchen": _kitchen, "office": _office, "beach": _beach, "park": _trees(3.0, 1.0),
-    "forest": _trees(1.3, 0.7), "street": _street,
-}  # fmt: skip
+    "kitchen": _kitchen,
+    "office": _office,
+    "beach": _beach,
+    "park": _trees(3.0, 1.0),
+    "forest": _trees(1.3, 0.7),
+    "street": _street,
+}
 
 
 def _draw_prop(canvas: _Canvas, prop: PropState, tilt: Any) -> None:
     length, radius = PROP_SIZE.get(prop.name, (0.3, 0.1))
     base_x, base_y = prop.x, radius  # resting on the floor: never below it
-    canvas.capsule(base_x, base_y, base_x + length * tilt.sin(), base_y + length * tilt.cos(),
-                   radius, PROP_COLORS.get(prop.name, (0.6, 0.6, 0.6)))  # fmt: skip
+    canvas.capsule(
+        base_x,
+        base_y,
+        base_x + length * tilt.sin(),
+        base_y + length * tilt.cos(),
+        radius,
+        PROP_COLORS.get(prop.name, (0.6, 0.6, 0.6)),
+    )
 
 
 def _draw_person(canvas: _Canvas, subject: Any, pose: dict[str, Any], h: float) -> None:
@@ -376,13 +403,15 @@ def _draw_person(canvas: _Canvas, subject: Any, pose: dict[str, Any], h: float) 
     cloth = tuple(c / 255 for c in subject.color)
     limb = 0.045 * h
     for side in (-1, 1):
-        canvas.capsule(fx + side * 0.05 * h, hip, fx + side * 0.07 * h, fy + limb, limb,
-                       (0.2, 0.22, 0.3))  # fmt: skip
+        canvas.capsule(
+            fx + side * 0.05 * h, hip, fx + side * 0.07 * h, fy + limb, limb, (0.2, 0.22, 0.3)
+        )
     canvas.capsule(fx, hip + 0.05 * h, fx, shoulder - 0.02 * h, 0.11 * h, cloth)
     for side in (-1, 1):
         hand_y = shoulder - 0.3 * h + (0.55 * h * pose["wave"] if side == 1 else 0)
-        canvas.capsule(fx + side * 0.12 * h, shoulder - 0.03 * h, fx + side * 0.2 * h, hand_y,
-                       0.035 * h, cloth)  # fmt: skip
+        canvas.capsule(
+            fx + side * 0.12 * h, shoulder - 0.03 * h, fx + side * 0.2 * h, hand_y, 0.035 * h, cloth
+        )
     canvas.disc(fx, head, 0.075 * h, SKIN)
     for side in (-1, 1):
         canvas.disc(fx + side * 0.025 * h, head + 0.01 * h, 0.008 * h, (0.1, 0.1, 0.1))
@@ -406,8 +435,12 @@ def _draw_cutout(canvas: _Canvas, texture: Any, pose: dict[str, Any], h: float) 
 
     _, _, th, tw = texture.shape
     width = h * tw / th
-    cut = canvas.view.crop(float(pose["x"].min()) - width / 2, float(pose["x"].max()) + width / 2,
-                           float(pose["y"].min()), float(pose["y"].max()) + h)  # fmt: skip
+    cut = canvas.view.crop(
+        float(pose["x"].min()) - width / 2,
+        float(pose["x"].max()) + width / 2,
+        float(pose["y"].min()),
+        float(pose["y"].max()) + h,
+    )
     if cut is None:
         return
     image, x, y, _ = cut(canvas.image)
@@ -415,15 +448,24 @@ def _draw_cutout(canvas: _Canvas, texture: Any, pose: dict[str, Any], h: float) 
     height = h * (1 - pose["crouch"])
     gx = ((x - pose["x"]) / (width / 2)).expand(b, hgt, w)
     gy = (1 - 2 * (y - pose["y"]) / height).expand(b, hgt, w)
-    sampled = F.grid_sample(texture.expand(b, -1, -1, -1), torch.stack([gx, gy], dim=-1),
-                            mode="bilinear", padding_mode="zeros", align_corners=False)  # fmt: skip
+    sampled = F.grid_sample(
+        texture.expand(b, -1, -1, -1),
+        torch.stack([gx, gy], dim=-1),
+        mode="bilinear",
+        padding_mode="zeros",
+        align_corners=False,
+    )
     alpha = sampled[:, 3:4]
     image.mul_(1 - alpha).add_(alpha * sampled[:, :3])
 
 
 # --- light and grade --------------------------------------------------------------------------
-LIGHT = {"day": (1.0, 1.0, 1.0), "night": (0.35, 0.42, 0.62), "golden_hour": (1.1, 0.92, 0.72),
-         "studio": (1.04, 1.04, 1.04)}  # fmt: skip
+LIGHT = {
+    "day": (1.0, 1.0, 1.0),
+    "night": (0.35, 0.42, 0.62),
+    "golden_hour": (1.1, 0.92, 0.72),
+    "studio": (1.04, 1.04, 1.04),
+}
 
 
 def _grade(image: Any, lighting: str, style: str) -> Any:

@@ -87,8 +87,10 @@ def build_scene(
     width, height = size or board.size
     # Subjects spread across the stage; one stands in the middle; an empty set is a plate.
     count = len(board.subjects)
-    starts = {s.name: (-0.9 + 1.8 * i / (count - 1)) if count > 1 else 0.0
-              for i, s in enumerate(board.subjects)}  # fmt: skip
+    starts = {
+        s.name: (-0.9 + 1.8 * i / (count - 1)) if count > 1 else 0.0
+        for i, s in enumerate(board.subjects)
+    }
     props_x = {p.name: p.x for p in board.props}
     spans, actions, dialogue, extra = _global_times(board, props_x)
     duration = spans[-1].end_s
@@ -98,17 +100,30 @@ def build_scene(
     cameras = [_camera(span, board, motion) for span in spans]
     events = sorted(motion.events + extra + _camera_whooshes(cameras), key=lambda e: e.time_s)
     timeline = Timeline(
-        fps=board.fps, duration_s=duration, width=width, height=height, shots=spans,
-        dialogue=dialogue, events=events, setting=board.setting, mood=board.mood,
+        fps=board.fps,
+        duration_s=duration,
+        width=width,
+        height=height,
+        shots=spans,
+        dialogue=dialogue,
+        events=events,
+        setting=board.setting,
+        mood=board.mood,
         voices=voices or {},
-    )  # fmt: skip
+    )
     return Scene(
-        board=board, width=width, height=height, fps=board.fps, duration_s=duration,
+        board=board,
+        width=width,
+        height=height,
+        fps=board.fps,
+        duration_s=duration,
         subjects=board.subjects,
         heights={s.name: SUBJECT_HEIGHT.get(s.kind, 1.7) for s in board.subjects},
         props=[PropState(p.name, p.x, motion.prop_falls.get(p.name)) for p in board.props],
-        cameras=cameras, motion=motion, timeline=timeline,
-    )  # fmt: skip
+        cameras=cameras,
+        motion=motion,
+        timeline=timeline,
+    )
 
 
 SECONDS_PER_WORD = 0.42  # espeak-ng at 165 words a minute, with a margin for pauses

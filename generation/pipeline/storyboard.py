@@ -107,9 +107,12 @@ class Storyboard:
                     for s in data.get("subjects", [])
                 ],
                 props=[Prop(**p) for p in data.get("props", [])],
-                **{k: data[k] for k in ("setting", "lighting", "mood", "style", "aspect", "fps",
-                                        "planner") if k in data},
-            )  # fmt: skip
+                **{
+                    k: data[k]
+                    for k in ("setting", "lighting", "mood", "style", "aspect", "fps", "planner")
+                    if k in data
+                },
+            )
         except (KeyError, TypeError) as exc:
             raise StoryboardError("storyboard", f"Malformed storyboard: {exc}") from None
         board.validate()

@@ -34,8 +34,28 @@ INSWAPPER_NAME = "insightface:inswapper_128"
 MESH_NAME = "opencv:mesh-warp+seamless-clone"
 
 # The inner contour of the lips in mediapipe's mesh, in order round the mouth.
-_INNER_LIPS = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308, 324, 318, 402, 317, 14, 87, 178,
-               88, 95)  # fmt: skip
+_INNER_LIPS = (
+    78,
+    191,
+    80,
+    81,
+    82,
+    13,
+    312,
+    311,
+    310,
+    415,
+    308,
+    324,
+    318,
+    402,
+    317,
+    14,
+    87,
+    178,
+    88,
+    95,
+)
 _MESH_MAX_SIDE = 320  # the landmark model sees 192 px, so larger crops only cost time
 
 

@@ -28,8 +28,15 @@ from generation.pipeline.timeline import SpokenLine, VoiceSpec
 PIPELINE = "doubletake-remix"
 VERSION = "0.1.0"
 OPERATIONS = ("swap_subject", "swap_background")
-WEIGHTS = {"cast": 0.01, "track": 0.35, "prepare": 0.03, "audio": 0.04, "render": 0.47,
-           "finish": 0.03, "provenance": 0.07}  # fmt: skip
+WEIGHTS = {
+    "cast": 0.01,
+    "track": 0.35,
+    "prepare": 0.03,
+    "audio": 0.04,
+    "render": 0.47,
+    "finish": 0.03,
+    "provenance": 0.07,
+}
 SAMPLE_RATE = 48_000
 DIALOGUE_START_S = 0.4
 DIALOGUE_GAP_S = 0.25
@@ -121,8 +128,9 @@ def rendered_plate(prompt: str, width: int, height: int) -> tuple[np.ndarray, st
 
     setting, lighting = background_words(prompt)
     # An empty wide shot of the setting, held still: the source's camera is what moves.
-    board = Storyboard(shots=[Shot(framing="wide", duration_s=0.5)], setting=setting,
-                       lighting=lighting)  # fmt: skip
+    board = Storyboard(
+        shots=[Shot(framing="wide", duration_s=0.5)], setting=setting, lighting=lighting
+    )
     board.validate()
     scene = build_scene(board, voices={}, size=(width, height))
     renderer = ProceduralRenderer(batch_size=1)
@@ -156,8 +164,22 @@ def extract_audio(src: Path, out_wav: Path, duration_s: float) -> np.ndarray:
     from generation.pipeline import dsp
     from generation.pipeline.ffmpeg import ffmpeg_exe
 
-    argv = [ffmpeg_exe(), "-v", "error", "-y", "-i", str(src), "-vn", "-ac", "1",
-            "-ar", str(SAMPLE_RATE), "-c:a", "pcm_s16le", str(out_wav)]  # fmt: skip
+    argv = [
+        ffmpeg_exe(),
+        "-v",
+        "error",
+        "-y",
+        "-i",
+        str(src),
+        "-vn",
+        "-ac",
+        "1",
+        "-ar",
+        str(SAMPLE_RATE),
+        "-c:a",
+        "pcm_s16le",
+        str(out_wav),
+    ]
     done = subprocess.run(argv, capture_output=True, timeout=300)
     n = int(round(duration_s * SAMPLE_RATE))
     if done.returncode != 0 or not out_wav.exists():
@@ -207,9 +229,26 @@ def mux_source_audio(video_only: Path, source: Path, out_mp4: Path) -> bool:
     """Put the source's audio stream, bit for bit, beside the new picture. False: no audio."""
     from generation.pipeline.ffmpeg import ffmpeg_exe
 
-    argv = [ffmpeg_exe(), "-v", "error", "-y", "-i", str(video_only), "-i", str(source),
-            "-map", "0:v:0", "-map", "1:a:0?", "-c", "copy", "-movflags", "+faststart",
-            "-shortest", str(out_mp4)]  # fmt: skip
+    argv = [
+        ffmpeg_exe(),
+        "-v",
+        "error",
+        "-y",
+        "-i",
+        str(video_only),
+        "-i",
+        str(source),
+        "-map",
+        "0:v:0",
+        "-map",
+        "1:a:0?",
+        "-c",
+        "copy",
+        "-movflags",
+        "+faststart",
+        "-shortest",
+        str(out_mp4),
+    ]
     done = subprocess.run(argv, capture_output=True, timeout=300)
     if done.returncode != 0:
         raise RuntimeError(f"ffmpeg could not mux the source audio: {done.stderr[-800:]!r}")
@@ -217,9 +256,14 @@ def mux_source_audio(video_only: Path, source: Path, out_mp4: Path) -> bool:
 
 
 def _track_swap_encode(
-    request: RemixRequest, info: Any, *, fps: int, workdir: Path, progress: StageProgress,
+    request: RemixRequest,
+    info: Any,
+    *,
+    fps: int,
+    workdir: Path,
+    progress: StageProgress,
     models_dir: Path | None,
-) -> tuple[Any, dict[str, Any]]:  # fmt: skip
+) -> tuple[Any, dict[str, Any]]:
     """Steps 3-6 of run(): the expensive part, recorded so that a retry can skip it."""
     from cameo.biometrics.faces import face_backend
     from generation.pipeline import encode, subtitles
@@ -238,9 +282,11 @@ def _track_swap_encode(
     faces = face_backend(models_dir)
     expected = max(1, int(round(info.duration_s * fps)))
     track = track_subject(
-        decode_frames(request.source), faces=faces, fps=fps,
+        decode_frames(request.source),
+        faces=faces,
+        fps=fps,
         on_frame=lambda i: progress("track", min(1.0, (i + 1) / expected)),
-    )  # fmt: skip
+    )
     frame_count = len(track.frames)
     if frame_count == 0:
         raise RemixError("source_unreadable", "The source has no frames.")
@@ -324,9 +370,14 @@ def _track_swap_encode(
     raw = workdir / "video.mp4"
     picture = workdir / ("picture.mp4" if wav is None and info.has_audio else "video.mp4")
     encoded = encode.encode(
-        watermark_frames(swapped(), fps), fps=fps, width=width, height=height, audio_wav=wav,
-        out_mp4=picture, duration_s=duration_s,
-    )  # fmt: skip
+        watermark_frames(swapped(), fps),
+        fps=fps,
+        width=width,
+        height=height,
+        audio_wav=wav,
+        out_mp4=picture,
+        duration_s=duration_s,
+    )
     if picture != raw:
         mux_source_audio(picture, request.source, raw)
     timings["swap"] = op_seconds[0]
@@ -400,8 +451,9 @@ def run(
     track = None
     entry = record.done("render", raw, vtt)
     if entry is None:
-        track, entry = _track_swap_encode(request, info, fps=fps, workdir=workdir,
-                                          progress=progress, models_dir=models_dir)  # fmt: skip
+        track, entry = _track_swap_encode(
+            request, info, fps=fps, workdir=workdir, progress=progress, models_dir=models_dir
+        )
         record.save("render", **entry)
     else:
         for stage in ("track", "prepare", "audio", "render"):
@@ -430,7 +482,7 @@ def run(
             "operation": request.operation,
             "background_prompt": request.background_prompt,
             "dialogue_sha256": hashlib.sha256(json.dumps(request.dialogue).encode()).hexdigest(),
-        },  # fmt: skip
+        },
         "remix": {
             "operation": request.operation,
             "source": {**request.source_ref, "sha256": file_sha256(request.source)},
@@ -452,10 +504,22 @@ def run(
     progress.finish("provenance")
 
     return RemixResult(
-        video=signed.path, poster=poster, preview=preview.path, subtitles=vtt,
-        sidecar=signed.sidecar, manifest=manifest, provenance_backend=signed.backend,
-        fingerprint=print_.to_json(), width=width, height=height, fps=fps,
-        frames=frame_count, duration_s=duration_s, spoken=spoken,
-        timings={k: round(v, 3) for k, v in timings.items()}, backends=backends, counts=counts,
+        video=signed.path,
+        poster=poster,
+        preview=preview.path,
+        subtitles=vtt,
+        sidecar=signed.sidecar,
+        manifest=manifest,
+        provenance_backend=signed.backend,
+        fingerprint=print_.to_json(),
+        width=width,
+        height=height,
+        fps=fps,
+        frames=frame_count,
+        duration_s=duration_s,
+        spoken=spoken,
+        timings={k: round(v, 3) for k, v in timings.items()},
+        backends=backends,
+        counts=counts,
         track=track,
-    )  # fmt: skip
+    )

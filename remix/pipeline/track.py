@@ -362,9 +362,11 @@ def _bridged(seen: dict[int, tuple[Face, Box]], shots: list[int], max_gap: int) 
 
 
 def _held_masks(
-    masks: list[np.ndarray], seen: dict[int, tuple[Face, Box]], boxes: dict[int, Box],
+    masks: list[np.ndarray],
+    seen: dict[int, tuple[Face, Box]],
+    boxes: dict[int, Box],
     shots: list[int],
-) -> list[np.ndarray]:  # fmt: skip
+) -> list[np.ndarray]:
     """Masks through a brief occlusion: where the face is hidden (box bridged) the segmenter
     loses much of the body too, so the last clear sighting's mask in the same shot, moved with
     the box, is laid under the frame's own. What hides the face then stays in front of the

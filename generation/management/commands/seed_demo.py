@@ -24,22 +24,43 @@ from generation.models import Job, Video
 DEMO_PASSWORD = "doubletake-demo-2026"
 DEMO_SIZE = [360, 640]  # 9:16 at half of 720x1280: the same pipeline, a quicker first run
 CREATORS = {
-    "demo": ("Demo", [
-        ('Wide shot of a sunny park: the runner waves. Medium shot: the runner jumps. '
-         'Close-up: the runner says "Best morning ever!"', "Morning run #sports #park"),
-    ]),
-    "chef_ana": ("Chef Ana", [
-        ('Wide shot of a kitchen: the chef walks to the vase. Medium shot: the chef knocks over '
-         'the vase. Close-up: the chef says "That was not part of the recipe."', "Oops #cooking"),
-        ("A calm kitchen at golden hour, the camera pans. The chef dances.",
-         "Sunday vibes #cooking"),
-    ]),
-    "skater_sam": ("Sam", [
-        ('Establishing shot of a street at night. Wide shot: the skater runs and jumps. '
-         'Close-up: the skater says "Nailed it!"', "Night session #sports"),
-        ("A funny dog jumps on the beach, the camera pushes in.", "Beach day #pets #funny"),
-    ]),
-}  # fmt: skip
+    "demo": (
+        "Demo",
+        [
+            (
+                "Wide shot of a sunny park: the runner waves. Medium shot: the runner jumps. "
+                'Close-up: the runner says "Best morning ever!"',
+                "Morning run #sports #park",
+            ),
+        ],
+    ),
+    "chef_ana": (
+        "Chef Ana",
+        [
+            (
+                "Wide shot of a kitchen: the chef walks to the vase. "
+                "Medium shot: the chef knocks over "
+                'the vase. Close-up: the chef says "That was not part of the recipe."',
+                "Oops #cooking",
+            ),
+            (
+                "A calm kitchen at golden hour, the camera pans. The chef dances.",
+                "Sunday vibes #cooking",
+            ),
+        ],
+    ),
+    "skater_sam": (
+        "Sam",
+        [
+            (
+                "Establishing shot of a street at night. Wide shot: the skater runs and jumps. "
+                'Close-up: the skater says "Nailed it!"',
+                "Night session #sports",
+            ),
+            ("A funny dog jumps on the beach, the camera pushes in.", "Beach day #pets #funny"),
+        ],
+    ),
+}
 
 
 class Command(BaseCommand):
@@ -57,8 +78,9 @@ class Command(BaseCommand):
     def _generate(self, user: User, board: Any, prompt: str) -> Job:
         """Submit through the same service as the API, then wait for the runner to finish it."""
         with transaction.atomic():
-            job, _ = generation_submit(owner=user, board=board, cast=[], burn_subtitles=False,
-                                       prompt=prompt)  # fmt: skip
+            job, _ = generation_submit(
+                owner=user, board=board, cast=[], burn_subtitles=False, prompt=prompt
+            )
             # A smaller frame for the demo, set before the job is handed to the runner.
             Job.objects.filter(pk=job.pk).update(params={**job.params, "size": DEMO_SIZE})
         deadline = time.monotonic() + 600
@@ -83,9 +105,16 @@ class Command(BaseCommand):
                 if Post.objects.filter(author=user, caption=caption).exists():
                     continue
                 self.stdout.write(f"generating: {caption}")
-                board = storyboard_from_request(prompt=prompt, storyboard=None, aspect="9:16",
-                                                duration_s=6.0, style="natural", mood=None,
-                                                dialogue=[], cast=[])  # fmt: skip
+                board = storyboard_from_request(
+                    prompt=prompt,
+                    storyboard=None,
+                    aspect="9:16",
+                    duration_s=6.0,
+                    style="natural",
+                    mood=None,
+                    dialogue=[],
+                    cast=[],
+                )
                 job = self._generate(user, board, prompt)
                 video = Video.objects.get(pk=job.result["video_id"])
                 post_publish(video=video, author=user, caption=caption, visibility="public")
