@@ -67,7 +67,7 @@ def prepare(env: dict[str, str], db_name: str, fresh: bool = False) -> tuple[str
 
     from accounts.models import User
     from accounts.services import token_issue
-    from generation.models import Job
+    from jobs.models import Job
 
     call_command("migrate", verbosity=0)
     user, _ = User.objects.get_or_create(username="bench", defaults={"email": "b@x.io"})

@@ -13,8 +13,9 @@ from config.api import CursorPage
 from config.schema import cursor_page, error
 from consent import services as consent
 from consent.models import Appearance, Grant
-from generation.api import JobOutputSerializer, JobSubmitThrottle, UploadThrottle
+from generation.api import UploadThrottle
 from generation.storage import media_url
+from jobs.api import JobOutputSerializer, JobSubmitThrottle
 
 
 class CaptureOutputSerializer(serializers.ModelSerializer):

@@ -35,7 +35,7 @@ class Capture(models.Model):
     clip = models.CharField(max_length=300, blank=True)  # storage name, under the biometric prefix
     clip_probe = models.JSONField(default=dict, blank=True)
     job = models.ForeignKey(
-        "generation.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "jobs.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     reject_code = models.CharField(max_length=40, blank=True)
     reject_message = models.TextField(blank=True)

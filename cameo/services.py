@@ -22,9 +22,9 @@ from config.api import ApiError
 from consent import services as consent
 from consent.models import Appearance, ConsentEvent
 from generation import intake
-from generation.models import Job
-from generation.services import job_cancel, job_submit
 from generation.storage import storage_delete_prefix
+from jobs.models import Job
+from jobs.services import job_cancel, job_submit
 
 logger = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from django.conf import settings  # noqa: E402
 
 from accounts.ws import NativeOrSameOriginValidator, TokenAuthMiddlewareStack  # noqa: E402
 from config.bodylimit import BodySizeLimit  # noqa: E402
-from generation.routing import websocket_urlpatterns  # noqa: E402
+from jobs.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",  # Swagger UI's files, served from here: /api/docs/ works offline
     "channels",
     "accounts",
+    "jobs",
     "consent",
     "cameo",
     "generation",
@@ -157,7 +158,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": JOB_MAX_RUNTIME_SECONDS + 3600}
 CELERY_TASK_TIME_LIMIT = JOB_MAX_RUNTIME_SECONDS
 CELERY_BEAT_SCHEDULE = {
-    "sweep-jobs": {"task": "generation.tasks.sweep_jobs", "schedule": float(JOB_SWEEP_SECONDS)},
+    "sweep-jobs": {"task": "jobs.tasks.sweep_jobs", "schedule": float(JOB_SWEEP_SECONDS)},
 }
 
 # --- Storage --------------------------------------------------------------------------------
@@ -294,7 +295,7 @@ CELERY_BEAT_SCHEDULE["cameo-retention"] = {
 # ended without success keeps them this long, then the sweep deletes them.
 JOB_WORKDIR_KEEP_HOURS = env_int("JOB_WORKDIR_KEEP_HOURS", 24)
 CELERY_BEAT_SCHEDULE["workdir-sweep"] = {
-    "task": "generation.tasks.sweep_workdirs",
+    "task": "jobs.tasks.sweep_workdirs",
     "schedule": float(env_int("WORKDIR_SWEEP_SECONDS", 3600)),
 }
 GENERATION_DAILY_BUDGET = env_int("GENERATION_DAILY_BUDGET", 20)

@@ -11,6 +11,7 @@ from generation.api import media_serve
 
 api_v1 = [
     path("auth/", include("accounts.urls")),
+    path("", include("jobs.urls")),
     path("", include("generation.urls")),
     path("", include("consent.urls")),
     path("", include("cameo.urls")),

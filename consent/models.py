@@ -75,7 +75,7 @@ class Appearance(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="cameo_uses"
     )
     job = models.ForeignKey(
-        "generation.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "jobs.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     video = models.ForeignKey(
         "generation.Video",

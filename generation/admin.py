@@ -2,14 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from generation.models import Job, Upload
-
-
-@admin.register(Job)
-class JobAdmin(admin.ModelAdmin):
-    list_display = ["id", "kind", "owner", "state", "progress", "stage", "attempts", "created_at"]
-    list_filter = ["state", "kind"]
-    search_fields = ["id", "owner__username"]
+from generation.models import Upload
 
 
 @admin.register(Upload)

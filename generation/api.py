@@ -6,7 +6,6 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect
 from drf_spectacular.utils import (
-    OpenApiParameter,
     extend_schema,
     extend_schema_field,
     inline_serializer,
@@ -18,9 +17,9 @@ from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
-from config.api import ApiError, CursorPage, json_error
-from config.schema import cursor_page, error
-from generation import intake, services
+from config.api import ApiError, json_error
+from config.schema import error
+from generation import intake
 from generation.generations import (
     CastRequest,
     estimate_seconds,
@@ -28,50 +27,16 @@ from generation.generations import (
     storyboard_from_request,
 )
 from generation.lookup import provenance_lookup
-from generation.models import Job, Upload, Video
+from generation.models import Upload, Video
 from generation.pipeline.storyboard import ASPECTS, MOODS, SETTINGS, STYLES
-from generation.selectors import (
-    access_job,
-    access_upload,
-    access_video,
-    jobs_for_owner,
-    media_available,
-)
+from generation.selectors import access_upload, access_video, media_available
 from generation.storage import media_name_from_token, media_url, storage_redirect_url
+from jobs.api import IDEMPOTENCY, JobOutputSerializer, JobSubmitThrottle, idempotency_key
+from jobs.services import job_submit
 
 
 class UploadThrottle(UserRateThrottle):
     scope = "upload"
-
-
-class JobSubmitThrottle(UserRateThrottle):
-    scope = "job_submit"
-
-
-class JobOutputSerializer(serializers.ModelSerializer):
-    output_url = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Job
-        fields = [
-            "id",
-            "kind",
-            "state",
-            "progress",
-            "stage",
-            "error_code",
-            "error_message",
-            "attempts",
-            "max_attempts",
-            "result",
-            "output_url",
-            "created_at",
-            "started_at",
-            "finished_at",
-        ]
-
-    def get_output_url(self, job: Job) -> str:
-        return media_url(job.result.get("output", "")) if job.result else ""
 
 
 class UploadOutputSerializer(serializers.ModelSerializer):
@@ -83,50 +48,6 @@ class UploadOutputSerializer(serializers.ModelSerializer):
 
     def get_url(self, upload: Upload) -> str:
         return media_url(upload.file.name) if upload.state == Upload.State.READY else ""
-
-
-IDEMPOTENCY = OpenApiParameter(
-    "Idempotency-Key", str, OpenApiParameter.HEADER, description="Repeat-safe submission."
-)
-
-
-class JobListApi(APIView):
-    @extend_schema(responses={200: cursor_page(JobOutputSerializer)})
-    def get(self, request: Request) -> Response:
-        page = CursorPage()
-        jobs = page.paginate_queryset(jobs_for_owner(user=request.user), request, view=self)
-        return page.get_paginated_response(JobOutputSerializer(jobs, many=True).data)
-
-
-class JobDetailApi(APIView):
-    @extend_schema(responses={200: JobOutputSerializer})
-    def get(self, request: Request, job_id: str) -> Response:
-        return Response(JobOutputSerializer(access_job(user=request.user, job_id=job_id)).data)
-
-
-class JobCancelApi(APIView):
-    @extend_schema(
-        request=None,
-        responses={200: JobOutputSerializer, 409: error("The job already ended (`job_finished`).")},
-    )
-    def post(self, request: Request, job_id: str) -> Response:
-        job = services.job_cancel(job=access_job(user=request.user, job_id=job_id))
-        return Response(JobOutputSerializer(job).data)
-
-
-class JobRetryApi(APIView):
-    throttle_classes = [JobSubmitThrottle]
-
-    @extend_schema(
-        request=None,
-        responses={
-            202: JobOutputSerializer,
-            409: error("Only a failed or cancelled job can be retried (`job_not_retryable`)."),
-        },
-    )
-    def post(self, request: Request, job_id: str) -> Response:
-        job = services.job_retry(job=access_job(user=request.user, job_id=job_id))
-        return Response(JobOutputSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
 
 class UploadCreateApi(APIView):
@@ -221,11 +142,11 @@ class UploadTranscodeApi(APIView):
         upload = access_upload(user=request.user, upload_id=upload_id)
         if upload.state != Upload.State.READY or upload.kind != Upload.Kind.VIDEO:
             raise ApiError("upload_not_ready", "Only accepted videos can be transcoded.", 409)
-        job, _ = services.job_submit(
+        job, _ = job_submit(
             owner=request.user,
             kind="media.transcode",
             params={"upload_id": str(upload.id)},
-            idempotency_key=request.headers.get("Idempotency-Key", "")[:80],
+            idempotency_key=idempotency_key(request),
         )
         return Response(JobOutputSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
@@ -418,7 +339,7 @@ class GenerationCreateApi(APIView):
             ],
             burn_subtitles=data.validated_data["burn_subtitles"],
             prompt=data.validated_data["prompt"],
-            idempotency_key=request.headers.get("Idempotency-Key", "")[:80],
+            idempotency_key=idempotency_key(request),
         )
         body = {
             "job": JobOutputSerializer(job).data,

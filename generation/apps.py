@@ -6,3 +6,10 @@ from django.apps import AppConfig
 class GenerationConfig(AppConfig):
     name = "generation"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from generation.handlers import render_generation, transcode_upload
+        from jobs.kinds import JobKind, register
+
+        register(JobKind("generation.render", render_generation, queue="gpu"))
+        register(JobKind("media.transcode", transcode_upload))

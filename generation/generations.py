@@ -12,10 +12,11 @@ from django.utils import timezone
 
 from accounts.models import User
 from config.api import ApiError
-from generation.models import Job, StageCost
+from generation.models import StageCost
 from generation.pipeline.plan import PlanRequest, planner_from_config
 from generation.pipeline.storyboard import Storyboard, StoryboardError
-from generation.services import job_submit
+from jobs.models import Job
+from jobs.services import job_submit
 
 KIND = "generation.render"
 # First-run guesses (seconds per output frame, 2-core CPU) until real jobs are measured.

@@ -10,11 +10,12 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 
-from generation.models import Job, Upload
+from generation.models import Upload
 from generation.pipeline.ffmpeg import FfmpegError, run_ffmpeg, transcode_args
 from generation.pipeline.probe import probe
-from generation.runner import JobFailed, Progress
 from generation.storage import local_copy
+from jobs.models import Job
+from jobs.runner import JobFailed, Progress
 
 if TYPE_CHECKING:
     from generation.pipeline.pipeline import PipelineOutput

@@ -10,20 +10,11 @@ from rest_framework.exceptions import NotFound
 from accounts.models import User
 from config.api import owned_or_404, parse_uuid
 from feeds.selectors import visible_posts
-from generation.models import Job, Upload, Video
-
-
-def access_job(*, user: User, job_id: Any) -> Job:
-    """The job if `user` owns it; 404 otherwise, so ids of others' jobs reveal nothing."""
-    return owned_or_404(Job.objects.all(), user=user, object_id=job_id, what="job")
+from generation.models import Upload, Video
 
 
 def access_upload(*, user: User, upload_id: Any) -> Upload:
     return owned_or_404(Upload.objects.all(), user=user, object_id=upload_id, what="upload")
-
-
-def jobs_for_owner(*, user: User) -> QuerySet[Job]:
-    return Job.objects.filter(owner=user)
 
 
 def visible_videos(viewer: User | None) -> QuerySet[Video]:

@@ -5,10 +5,6 @@ from django.urls import path
 from generation import api
 
 urlpatterns = [
-    path("jobs/", api.JobListApi.as_view(), name="job-list"),
-    path("jobs/<str:job_id>/", api.JobDetailApi.as_view(), name="job-detail"),
-    path("jobs/<str:job_id>/cancel/", api.JobCancelApi.as_view(), name="job-cancel"),
-    path("jobs/<str:job_id>/retry/", api.JobRetryApi.as_view(), name="job-retry"),
     path("uploads/", api.UploadCreateApi.as_view(), name="upload-create"),
     path("uploads/presign/", api.UploadPresignApi.as_view(), name="upload-presign"),
     path("uploads/<str:upload_id>/", api.UploadDetailApi.as_view(), name="upload-detail"),

@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 from config.api import ApiError
 from config.schema import error
 from feeds.selectors import access_post, visible_posts
-from generation.api import IDEMPOTENCY, JobOutputSerializer, JobSubmitThrottle
+from jobs.api import IDEMPOTENCY, JobOutputSerializer, JobSubmitThrottle
 from remix import selectors, services
 from remix.models import Remix
 

@@ -10,8 +10,8 @@ from typing import Any
 from django.conf import settings
 from django.core.files.storage import default_storage
 
-from generation.models import Job
-from generation.runner import JobFailed, Progress
+from jobs.models import Job
+from jobs.runner import JobFailed, Progress
 
 
 def _double(remix: Any) -> Any:

@@ -36,7 +36,7 @@ class Remix(models.Model):
         "generation.Upload", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     dialogue = models.JSONField(default=list, blank=True)
-    job = models.OneToOneField("generation.Job", on_delete=models.CASCADE, related_name="remix")
+    job = models.OneToOneField("jobs.Job", on_delete=models.CASCADE, related_name="remix")
     video = models.OneToOneField(
         "generation.Video",
         null=True,

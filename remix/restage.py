@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from generation.models import Job
 from generation.pipeline.storyboard import Line, Storyboard
+from jobs.models import Job
 from remix.models import Remix
 
 METHOD = "restage"

@@ -11,7 +11,7 @@ from accounts.models import User
 from config.api import ApiError
 from feeds.models import Post
 from generation.models import Upload, Video
-from generation.services import job_submit
+from jobs.services import job_submit
 from remix.models import Remix
 from remix.selectors import ancestry_of, lineage_of
 

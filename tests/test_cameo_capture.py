@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from cameo.models import Capture
-from generation.models import Job
+from jobs.models import Job
 from tests import media
 from tests.factories import give_consent
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 from django.conf import settings
 
 from config.celery import app
-from generation.models import Job
-from generation.tasks import run_job
+from jobs.models import Job
+from jobs.tasks import run_job
 
 
 def test_tasks_are_acknowledged_late_and_requeued_when_a_worker_is_lost() -> None:

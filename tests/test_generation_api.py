@@ -7,7 +7,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from consent.models import Appearance, ConsentEvent
-from generation.models import Job
+from jobs.models import Job
 from tests.factories import make_verified_cameo
 
 PROMPT = (
@@ -128,7 +128,7 @@ def test_a_permitted_cast_records_an_appearance_for_the_owner(
 def test_permission_is_checked_again_just_before_rendering(
     owner: User, friend: User, client_for: Callable[[User], APIClient]
 ) -> None:
-    from generation.runner import job_execute
+    from jobs.runner import job_execute
 
     cameo = make_verified_cameo(owner, audience="everyone")
     response = client_for(friend).post(
@@ -192,7 +192,7 @@ def test_a_cameo_named_in_a_storyboard_goes_through_the_cast_checks(
 def test_without_a_speech_engine_a_job_fails_with_its_own_code_and_can_be_retried(
     owner: User, client_for: Callable[[User], APIClient], monkeypatch: Any, tmp_path: Any
 ) -> None:
-    from generation.runner import job_execute
+    from jobs.runner import job_execute
 
     client = client_for(owner)
     response = client.post(

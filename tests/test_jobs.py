@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -13,9 +13,10 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import User
-from generation import runner, services
-from generation.models import Job
-from generation.runner import JobFailed, Outcome
+from jobs import lifecycle, runner, services
+from jobs.kinds import JobKind, register, unregister
+from jobs.models import Job
+from jobs.runner import JobFailed, Outcome
 
 
 def make_job(owner: User, **fields: Any) -> Job:
@@ -40,12 +41,21 @@ def refusing_handler(job: Job, on_progress: Callable[[str, float], None]) -> dic
     raise JobFailed("bad_input", "The input cannot be used.")
 
 
+TEST_KINDS = [
+    JobKind("test.echo", echo_handler),
+    JobKind("test.flaky", flaky_handler),
+    JobKind("test.refuse", refusing_handler),
+]
+
+
 @pytest.fixture
-def handlers(monkeypatch: pytest.MonkeyPatch) -> None:
+def handlers() -> Iterator[None]:
     CALLS.clear()
-    monkeypatch.setitem(runner.HANDLERS, "test.echo", "tests.test_jobs:echo_handler")
-    monkeypatch.setitem(runner.HANDLERS, "test.flaky", "tests.test_jobs:flaky_handler")
-    monkeypatch.setitem(runner.HANDLERS, "test.refuse", "tests.test_jobs:refusing_handler")
+    for kind in TEST_KINDS:
+        register(kind)
+    yield
+    for kind in TEST_KINDS:
+        unregister(kind.name)
 
 
 # --- The API edge -----------------------------------------------------------------------------
@@ -136,22 +146,22 @@ def test_an_idempotency_key_reused_for_other_params_is_a_conflict(owner: User) -
 # --- Claiming and running ---------------------------------------------------------------------
 def test_a_queued_job_is_claimed_once_while_its_lease_lives(owner: User) -> None:
     job = make_job(owner)
-    claimed = services.job_claim(job.id)
+    claimed = lifecycle.job_claim(job.id)
     assert claimed is not None and claimed.state == "running" and claimed.attempts == 1
-    assert services.job_claim(job.id) is None
+    assert lifecycle.job_claim(job.id) is None
 
 
 def test_a_job_whose_lease_lapsed_is_taken_over(owner: User) -> None:
     job = make_job(owner, state=Job.State.RUNNING, attempts=1)
     Job.objects.filter(id=job.id).update(lease_until=timezone.now() - timedelta(seconds=1))
-    claimed = services.job_claim(job.id)
+    claimed = lifecycle.job_claim(job.id)
     assert claimed is not None and claimed.attempts == 2
 
 
 def test_a_job_that_keeps_dying_fails_after_its_attempts(owner: User) -> None:
     job = make_job(owner, state=Job.State.RUNNING, attempts=3, max_attempts=3)
     Job.objects.filter(id=job.id).update(lease_until=timezone.now() - timedelta(seconds=1))
-    assert services.job_claim(job.id) is None
+    assert lifecycle.job_claim(job.id) is None
     job.refresh_from_db()
     assert (job.state, job.error_code) == ("failed", "too_many_attempts")
 
@@ -167,10 +177,10 @@ def test_a_finished_job_is_never_run_again(owner: User, handlers: None) -> None:
 
 def test_a_job_cancelled_while_running_stops_at_its_next_progress_report(owner: User) -> None:
     job = make_job(owner)
-    services.job_claim(job.id)
+    lifecycle.job_claim(job.id)
     services.job_cancel(job=job)
-    with pytest.raises(services.JobCancelled):
-        services.job_report_progress(job.id, "render", 0.3)
+    with pytest.raises(lifecycle.JobCancelled):
+        lifecycle.job_report_progress(job.id, "render", 0.3)
 
 
 def test_a_transient_error_requeues_the_job_and_keeps_its_attempts(
@@ -217,7 +227,7 @@ def test_concurrent_claims_on_postgresql_let_exactly_one_through(owner: User) ->
     def claim() -> None:
         barrier.wait()
         try:
-            wins.append(services.job_claim(job.id) is not None)
+            wins.append(lifecycle.job_claim(job.id) is not None)
         finally:
             connection.close()
 
@@ -234,7 +244,7 @@ def test_concurrent_claims_on_postgresql_let_exactly_one_through(owner: User) ->
 def test_the_workdir_sweep_keeps_live_and_recent_jobs_files_and_deletes_the_rest(
     owner: User, settings: Any, tmp_path: Path
 ) -> None:
-    from generation.services import workdirs_sweep
+    from jobs.services import workdirs_sweep
 
     settings.VAR_DIR = tmp_path
     settings.JOB_WORKDIR_KEEP_HOURS = 24

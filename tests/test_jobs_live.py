@@ -14,7 +14,7 @@ import requests
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from generation.models import Job
+from jobs.models import Job
 from tests import media
 from tests.factories import PASSWORD
 
@@ -136,7 +136,7 @@ def test_killing_the_worker_mid_job_does_not_lose_the_job(
 def test_a_job_delivered_twice_does_its_work_once(
     live_url: str, start_worker: Callable[..., Any], tmp_path: Path
 ) -> None:
-    from generation.tasks import run_job
+    from jobs.tasks import run_job
 
     alice = Client(live_url, "alice")
     worker = start_worker()

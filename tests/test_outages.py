@@ -19,8 +19,8 @@ import requests
 from django.conf import settings
 
 from accounts.services import token_issue
-from generation import services
-from generation.models import Job
+from jobs import services
+from jobs.models import Job
 from tests.conftest import ROOT
 from tests.factories import UserFactory
 

@@ -176,7 +176,7 @@ def test_a_cancel_between_frame_batches_stops_the_render_and_leaves_no_video(
     tmp_path: Path,
 ) -> None:
     from generation.pipeline.provenance import SigningKeys
-    from generation.services import JobCancelled
+    from jobs.lifecycle import JobCancelled
 
     board = RuleBasedPlanner().plan(PlanRequest(prompt="A calm beach.", duration_s=3))
     seen: list[float] = []

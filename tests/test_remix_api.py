@@ -21,8 +21,9 @@ from accounts.models import User
 from consent.models import Appearance, ConsentEvent
 from feeds.models import Post
 from feeds.services import post_publish
-from generation.models import Job, Video
-from generation.runner import job_execute
+from generation.models import Video
+from jobs.models import Job
+from jobs.runner import job_execute
 from tests import remix_media as rm
 from tests.factories import make_verified_cameo
 

@@ -13,7 +13,7 @@ from openapi_spec_validator import validate
 from rest_framework.test import APIClient
 
 from accounts.models import User
-from generation.models import Job
+from jobs.models import Job
 from tests.test_preview_browser import browser  # noqa: F401 - the headless Chromium fixture
 
 

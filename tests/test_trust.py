@@ -23,7 +23,7 @@ def _video_with_files(owner: User, job_hex: str) -> Video:
     names = {}
     for field, body in (("file", b"\x00\x00\x00\x18ftypmp42 a video"), ("poster", b"\xff\xd8\xff")):
         names[field] = default_storage.save(f"jobs/{job_hex}/{field}.bin", ContentFile(body))
-    from generation.models import Job
+    from jobs.models import Job
 
     job = Job.objects.create(id=job_hex, owner=owner, kind="generation.render", state="succeeded")
     return Video.objects.create(

@@ -225,9 +225,9 @@ def check_identity(
     limits = v.similarity_thresholds(backend.embedder.name)
     frontal = [f for f in picked if abs(f.yaw - start_yaw) <= v.FRONTAL_DEG] or picked
     turned = [f for f in picked if f not in frontal]
-    double = _unit(np.mean([f.embedding for f in frontal], axis=0))
-    pairs = _pair_similarities(np.stack([f.embedding for f in frontal]))
-    to_double = np.array([float(f.embedding @ double) for f in turned])  # type: ignore[operator]
+    double = _unit(np.mean([_embedding(f) for f in frontal], axis=0))
+    pairs = _pair_similarities(np.stack([_embedding(f) for f in frontal]))
+    to_double = np.array([float(_embedding(f) @ double) for f in turned])
     worst = float(pairs.min()) if len(pairs) else 1.0
     worst_turned = float(to_double.min()) if len(to_double) else 1.0
     metadata.update(
@@ -248,6 +248,13 @@ def check_identity(
             turned_similarity=worst_turned,
         )
     return double
+
+
+def _embedding(item: FaceFrame) -> np.ndarray:
+    """The frame's embedding, which check_identity has just set on every picked frame."""
+    if item.embedding is None:
+        raise ValueError("the frame has not been embedded")
+    return item.embedding
 
 
 def _evenly(items: list[FaceFrame], count: int) -> list[FaceFrame]:

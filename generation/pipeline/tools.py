@@ -10,6 +10,7 @@ class ToolUnavailable(RuntimeError):
     blames the user's input), and can be retried once the program is installed."""
 
     code = "tool_unavailable"
+    retryable = False  # the job runner fails the job with `code` instead of retrying it
 
     def __init__(self, message: str, code: str | None = None) -> None:
         super().__init__(message)

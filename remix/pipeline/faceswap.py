@@ -382,7 +382,7 @@ def _face_mask(covered: np.ndarray, placed: np.ndarray) -> np.ndarray:
     import cv2
 
     mouth = np.round(placed[list(_INNER_LIPS)] * 4).astype(np.int32)
-    mask = covered.astype(np.uint8) * 255
+    mask: np.ndarray = covered.astype(np.uint8) * 255
     cv2.fillPoly(mask, [mouth], 255, shift=2)
     k = max(3, int(0.04 * float(np.ptp(placed[:, 0]))) | 1)
     mask = cv2.erode(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))

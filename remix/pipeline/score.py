@@ -74,7 +74,7 @@ def identity_scores(
         if not found:
             scores.missed.append(index)
             continue
-        vector = faces.embed(frame, found[0])  # type: ignore[attr-defined]
+        vector = faces.embed(frame, found[0])
         scores.frames.append(index)
         scores.to_cameo.append(float(vector @ cameo))
         scores.to_source.append(float(vector @ source))

@@ -386,7 +386,7 @@ def _held_masks(
         if here >= HOLD_BELOW * there:
             continue  # the segmenter still sees the person: trust this frame
         (cx, cy), (px, py) = _centre(boxes[index]), _centre(boxes[nearest])
-        shift = np.float32([[1, 0, cx - px], [0, 1, cy - py]])
+        shift = np.array([[1, 0, cx - px], [0, 1, cy - py]], dtype=np.float32)
         height, width = masks[index].shape
         moved = cv2.warpAffine(masks[nearest], shift, (width, height), flags=cv2.INTER_NEAREST)
         out[index] = np.maximum(masks[index], moved)

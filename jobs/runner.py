@@ -1,4 +1,4 @@
-"""Running a job: claim it, call its handler with a progress callback, record the outcome.
+"""Running a job: claim it, call its kind's handler with a progress callback, record the end.
 
 Celery tasks and the embedded thread runner both call `job_execute`; they differ only in
 how a retry is scheduled.
@@ -8,33 +8,26 @@ from __future__ import annotations
 
 import enum
 import functools
-import importlib
 import logging
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from celery import current_app
 from django.conf import settings
 from django.db import close_old_connections
 
-from generation import services
-from generation.models import Job
-from generation.pipeline.tools import ToolUnavailable
+from config.errors import ApplicationError
+from jobs import lifecycle
+from jobs.kinds import Progress, kind_for
+from jobs.models import Job
+
+__all__ = ["JobFailed", "Outcome", "Progress", "dispatch", "job_execute"]
 
 logger = logging.getLogger(__name__)
 
-Progress = Callable[[str, float], None]
-Handler = Callable[[Job, Progress], dict[str, Any]]
-
-# kind -> "module:function". Apps add their kinds here as they grow.
-HANDLERS = {
-    "media.transcode": "generation.handlers:transcode_upload",
-    "cameo.verify": "cameo.handlers:verify_capture_job",
-    "generation.render": "generation.handlers:render_generation",
-    "remix.render": "remix.handlers:render_remix",
-}
+RUN_TASK = "jobs.tasks.run_job"
 
 
 class JobFailed(Exception):
@@ -53,36 +46,44 @@ class Outcome(enum.Enum):
     RETRY = "retry"  # a transient error: the job is queued again, run it after a backoff
 
 
-def handler_for(kind: str) -> Handler:
-    module, _, name = HANDLERS[kind].partition(":")
-    return getattr(importlib.import_module(module), name)
+def _permanent_code(exc: Exception) -> str | None:
+    """The code of an error that retrying cannot mend, or None for a transient one.
+
+    A domain error (ApplicationError) is permanent; so is any error a library marks
+    `retryable = False` (a missing program, say), which lets libraries that know nothing of
+    jobs say so without importing them."""
+    if isinstance(exc, JobFailed | ApplicationError):
+        return exc.code
+    if getattr(exc, "retryable", True) is False:
+        return str(getattr(exc, "code", "internal_error"))
+    return None
 
 
 def job_execute(job_id: Any) -> Outcome:
-    job = services.job_claim(job_id)
+    job = lifecycle.job_claim(job_id)
     if job is None:
-        return Outcome.BUSY if services.job_lease_remaining(job_id) else Outcome.SKIPPED
+        return Outcome.BUSY if lifecycle.job_lease_remaining(job_id) else Outcome.SKIPPED
     started = time.perf_counter()
     try:
-        result = handler_for(job.kind)(job, functools.partial(services.job_report_progress, job.id))
-    except services.JobCancelled:
+        handler = kind_for(job.kind).handler
+        result = handler(job, functools.partial(lifecycle.job_report_progress, job.id))
+    except lifecycle.JobCancelled:
         logger.info("job %s cancelled while running", job.id)
         return Outcome.DONE
-    except JobFailed as exc:
-        services.job_fail(job.id, code=exc.code, message=exc.message)
-        return Outcome.DONE
-    except ToolUnavailable as exc:  # a missing program: retrying here cannot help
-        logger.error("job %s: %s", job.id, exc)
-        services.job_fail(job.id, code=exc.code, message=str(exc))
-        return Outcome.DONE
     except Exception as exc:
-        logger.exception("job %s attempt %s raised", job.id, job.attempts)
-        if job.attempts >= job.max_attempts:
-            services.job_fail(job.id, code="internal_error", message=f"{type(exc).__name__}: {exc}")
+        code = _permanent_code(exc)
+        if code is not None:
+            logger.info("job %s failed: %s %s", job.id, code, exc)
+            lifecycle.job_fail(job.id, code=code, message=str(exc))
             return Outcome.DONE
-        services.job_release(job.id, code="retrying", message=f"{type(exc).__name__}: {exc}")
+        logger.exception("job %s attempt %s raised", job.id, job.attempts)
+        message = f"{type(exc).__name__}: {exc}"
+        if job.attempts >= job.max_attempts:
+            lifecycle.job_fail(job.id, code="internal_error", message=message)
+            return Outcome.DONE
+        lifecycle.job_release(job.id, code="retrying", message=message)
         return Outcome.RETRY
-    services.job_succeed(job.id, result)
+    lifecycle.job_succeed(job.id, result)
     logger.info("job %s %s succeeded in %.2fs", job.id, job.kind, time.perf_counter() - started)
     return Outcome.DONE
 
@@ -101,14 +102,15 @@ def dispatch(job_id: Any, *, queue: str) -> bool:
 
     The committed job row is the promise (an outbox): a job whose message was lost stays
     queued, and `jobs_requeue_stale` sends it again, so a broker outage delays work but
-    never loses it, and the client is told 202 either way."""
+    never loses it, and the client is told 202 either way. The task is sent by name, so the
+    runner needs no import of the task module that imports it."""
     if settings.JOB_RUNNER != "celery":
         _thread_pool().submit(_run_in_thread, str(job_id))
         return True
-    from generation.tasks import run_job
-
     try:
-        run_job.apply_async(args=[str(job_id)], queue=queue, retry_policy=PUBLISH_RETRY)
+        current_app.send_task(
+            RUN_TASK, args=[str(job_id)], queue=queue, retry=True, retry_policy=PUBLISH_RETRY
+        )
     except Exception as exc:  # kombu/redis connection errors, whatever the transport
         logger.warning("job %s not handed to the broker (%s); the sweep will", job_id, exc)
         # Marked undelivered, so the next sweep sends it without waiting out a lease.
@@ -133,5 +135,5 @@ def _run_in_thread(job_id: str, delay: float = 0.0) -> None:
         close_old_connections()
     if outcome in (Outcome.BUSY, Outcome.RETRY):
         attempts = Job.objects.filter(id=job_id).values_list("attempts", flat=True).first() or 0
-        wait = services.job_lease_remaining(job_id) or backoff_seconds(attempts)
+        wait = lifecycle.job_lease_remaining(job_id) or backoff_seconds(attempts)
         threading.Thread(target=_run_in_thread, args=(job_id, wait + 0.5), daemon=True).start()

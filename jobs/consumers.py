@@ -6,8 +6,8 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from rest_framework.exceptions import NotFound
 
-from generation.selectors import access_job
-from generation.services import job_group, job_payload
+from jobs.lifecycle import job_group, job_payload
+from jobs.selectors import access_job
 
 
 @database_sync_to_async
