@@ -64,18 +64,17 @@ class Fingerprint:
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | str) -> Fingerprint:
-        if isinstance(data, str):
-            data = json.loads(data)
-        if data.get("version") != VERSION:
-            raise ValueError(f"fingerprint version {data.get('version')!r}, expected {VERSION}")
+        payload: dict[str, Any] = json.loads(data) if isinstance(data, str) else data
+        if payload.get("version") != VERSION:
+            raise ValueError(f"fingerprint version {payload.get('version')!r}, expected {VERSION}")
         return cls(
-            duration_s=float(data["duration_s"]),
-            aspect=float(data["aspect"]),
-            times=tuple(float(t) for t in data["times"]),
-            hashes=tuple(int(h, 16) for h in data["hashes"]),
-            masks=tuple(int(m, 16) for m in data["masks"]),
-            colours=tuple(bytes.fromhex(c) for c in data["colours"]),
-            contrasts=tuple(int(c) for c in data["contrasts"]),
+            duration_s=float(payload["duration_s"]),
+            aspect=float(payload["aspect"]),
+            times=tuple(float(t) for t in payload["times"]),
+            hashes=tuple(int(h, 16) for h in payload["hashes"]),
+            masks=tuple(int(m, 16) for m in payload["masks"]),
+            colours=tuple(bytes.fromhex(c) for c in payload["colours"]),
+            contrasts=tuple(int(c) for c in payload["contrasts"]),
         )
 
     def buckets(self) -> list[int]:
@@ -146,8 +145,11 @@ def _frames_nearest(
         now = frame.time - start
         while pending and now >= pending[0]:
             target = pending.pop(0)
-            nearer_previous = previous is not None and target - previous[0] < now - target
-            chosen = previous if nearer_previous else (now, frame)
+            chosen: tuple[float, Any]
+            if previous is not None and target - previous[0] < now - target:
+                chosen = previous
+            else:
+                chosen = (now, frame)
             yield chosen[0], _thumbnails(chosen[1])
         if not pending:
             return

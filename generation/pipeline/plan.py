@@ -171,8 +171,8 @@ class RuleBasedPlanner:
         words = _words(lowered)
         subjects = self._subjects(request, words)
         props = [Prop(name=p, x=2.4 + 0.6 * i) for i, p in enumerate(PROP_WORDS) if p in words]
-        shots = [self._shot(s, subjects, props) for s in _sentences(text)]
-        shots = [s for s in shots if s is not None] or self._default_shots(subjects)
+        candidates = [self._shot(s, subjects, props) for s in _sentences(text)]
+        shots = [s for s in candidates if s is not None] or self._default_shots(subjects)
         self._add_requested_dialogue(shots, subjects, request.dialogue)
         for shot in shots:
             shot.duration_s = round(request.duration_s / len(shots), 3)

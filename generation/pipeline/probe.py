@@ -161,7 +161,8 @@ def probe(path: Path, *, max_pixels: int | None = None) -> MediaProbe:
     with container:
         video = container.streams.video[0] if container.streams.video else None
         audio = container.streams.audio[0] if container.streams.audio else None
-        if video is None and audio is None:
+        main = video if video is not None else audio
+        if main is None:
             raise ProbeError("media_corrupt", "The file has no video or audio stream.")
         declared = float(container.duration / 1_000_000) if container.duration else 0.0
         if video is not None:
@@ -175,7 +176,6 @@ def probe(path: Path, *, max_pixels: int | None = None) -> MediaProbe:
                     "media_corrupt", "The first frame does not decode; the file may be damaged."
                 ) from None
             container.seek(0)
-        main = video if video is not None else audio
         try:
             reached = _demuxed_seconds(container, main)
         except av.error.FFmpegError as exc:
