@@ -163,7 +163,7 @@ def grow(db_name: str, users: int, target: int) -> None:
 
     from feeds.models import Like, Post, View
     from feeds.services import trending_refresh
-    from generation.models import Video
+    from media.models import Video
 
     with psycopg.connect(f"{PG}/{db_name}", autocommit=True) as conn:
         (have,) = conn.execute("SELECT count(*) FROM feeds_post").fetchone()

@@ -10,12 +10,12 @@ from rest_framework.views import APIView
 from cameo import selectors, services
 from cameo.models import Cameo, Capture
 from config.api import CursorPage
+from config.links import media_url
 from config.schema import cursor_page, error
 from consent import services as consent
 from consent.models import Appearance, Grant
-from generation.api import UploadThrottle
-from generation.storage import media_url
 from jobs.api import JobOutputSerializer, JobSubmitThrottle
+from media.api import UploadThrottle
 
 
 class CaptureOutputSerializer(serializers.ModelSerializer):

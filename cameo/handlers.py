@@ -10,9 +10,9 @@ from django.conf import settings
 from cameo import services
 from cameo.models import Biometrics, Cameo, Capture
 from consent.services import CAPTURE_KINDS, has_consent
-from generation.storage import local_copy
 from jobs.models import Job
 from jobs.runner import JobFailed, Progress
+from media.storage import local_copy
 
 
 def _others(owner_id: int) -> list[Any]:

@@ -21,10 +21,10 @@ from cameo.models import Biometrics, Cameo, Capture
 from config.api import ApiError
 from consent import services as consent
 from consent.models import Appearance, ConsentEvent
-from generation import intake
-from generation.storage import storage_delete_prefix
 from jobs.models import Job
 from jobs.services import job_cancel, job_submit
+from media import intake
+from media.storage import storage_delete_prefix
 
 logger = logging.getLogger(__name__)
 

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "channels",
     "accounts",
     "jobs",
+    "media",
     "consent",
     "cameo",
     "generation",
@@ -243,7 +244,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {
-        "UploadKindEnum": "generation.models.Upload.Kind",
+        "UploadKindEnum": "media.models.Upload.Kind",
         "ConsentKindEnum": "consent.models.ConsentDocument.Kind",
     },
 }

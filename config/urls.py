@@ -7,11 +7,12 @@ from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from config import health
-from generation.api import media_serve
+from media.api import media_serve
 
 api_v1 = [
     path("auth/", include("accounts.urls")),
     path("", include("jobs.urls")),
+    path("", include("media.urls")),
     path("", include("generation.urls")),
     path("", include("consent.urls")),
     path("", include("cameo.urls")),

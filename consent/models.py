@@ -78,7 +78,7 @@ class Appearance(models.Model):
         "jobs.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     video = models.ForeignKey(
-        "generation.Video",
+        "media.Video",
         null=True,
         blank=True,
         on_delete=models.SET_NULL,

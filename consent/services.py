@@ -248,7 +248,7 @@ def appearance_record(*, cameo: Any, user: User, job: Any, receipt: dict[str, An
 
 @transaction.atomic
 def appearance_take_down(*, appearance: Appearance, actor: User, reason: str) -> Appearance:
-    from generation.models import Video
+    from media.models import Video
 
     now = timezone.now()
     if appearance.taken_down_at is None:

@@ -5,6 +5,7 @@ from typing import Any
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
+from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -12,11 +13,12 @@ from rest_framework.views import APIView
 
 from accounts.models import User
 from config.api import ApiError
+from config.links import media_url
 from config.schema import CHRONOLOGICAL, FOR_YOU, error, feed_page
 from feeds import selectors, services
 from feeds.models import Comment, Post, TopicWeight
-from generation.selectors import access_video
-from generation.storage import media_url
+from media.api import UploadThrottle, VideoOutputSerializer
+from media.lookup import provenance_lookup
 
 
 class PostCardSerializer(serializers.ModelSerializer):
@@ -113,15 +115,14 @@ class PublishApi(APIView):
         responses={201: PostCardSerializer, 409: error("Published already (`video_not_draft`).")},
     )
     def post(self, request: Request, video_id: str) -> Response:
-        video = access_video(user=request.user, video_id=video_id)
+        video = selectors.access_video(user=request.user, video_id=video_id)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        from remix.selectors import remix_of_video
-
-        remix = remix_of_video(video)  # a remix is published as a remix of its source
-        source = remix.source_post if remix is not None else None
         post = services.post_publish(
-            video=video, author=request.user, remix_of=source, **data.validated_data
+            video=video,
+            author=request.user,
+            remix_of=selectors.remix_source_of(video),  # a remix is published as one
+            **data.validated_data,
         )
         card = selectors.with_cards(Post.objects.filter(pk=post.pk)).get()
         return Response(PostCardSerializer(card).data, status=status.HTTP_201_CREATED)
@@ -346,3 +347,51 @@ class SteeringApi(APIView):
     def delete(self, request: Request) -> Response:
         services.feed_steer_reset(user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- Videos: as visible as their posts ---------------------------------------------------
+class VideoDetailApi(APIView):
+    @extend_schema(responses={200: VideoOutputSerializer})
+    def get(self, request: Request, video_id: str) -> Response:
+        return Response(
+            VideoOutputSerializer(selectors.access_video(user=request.user, video_id=video_id)).data
+        )
+
+
+class ProvenanceLookupApi(APIView):
+    """Was this video file generated here, and from what? Works after re-encoding."""
+
+    parser_classes = [MultiPartParser]
+    throttle_classes = [UploadThrottle]
+
+    class InputSerializer(serializers.Serializer):
+        file = serializers.FileField()
+
+    class OutputSerializer(serializers.Serializer):
+        class VideoRef(serializers.Serializer):
+            id = serializers.UUIDField()
+            state = serializers.CharField()
+
+        class PostRef(serializers.Serializer):
+            id = serializers.IntegerField()
+
+        generated_here = serializers.BooleanField()
+        score = serializers.FloatField(allow_null=True)
+        ai_generated = serializers.BooleanField(allow_null=True)
+        created_at = serializers.DateTimeField(allow_null=True)
+        pipeline = serializers.DictField(allow_null=True, help_text="name and version")
+        provenance_backend = serializers.CharField(allow_null=True)
+        video = VideoRef(allow_null=True, help_text="Only when you may see the video.")
+        post = PostRef(allow_null=True, help_text="Only when you may see the post.")
+
+    @extend_schema(request=InputSerializer, responses={200: OutputSerializer})
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        viewer = request.user if request.user.is_authenticated else None
+        found = provenance_lookup(
+            uploaded=data.validated_data["file"],
+            visible_videos=selectors.visible_videos(viewer),
+            visible_posts=selectors.visible_posts(viewer),
+        )
+        return Response(found)

@@ -20,7 +20,7 @@ class Post(models.Model):
         LIVE = "live"
         TAKEN_DOWN = "taken_down"
 
-    video = models.OneToOneField("generation.Video", on_delete=models.PROTECT, related_name="post")
+    video = models.OneToOneField("media.Video", on_delete=models.PROTECT, related_name="post")
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="posts"
     )

@@ -10,12 +10,15 @@ from typing import Any
 
 from django.core import signing
 from django.core.cache import cache
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from rest_framework.exceptions import NotFound
 
 from accounts.models import Follow, User
+from config.api import parse_uuid
 from feeds.models import Like, Post, TopicWeight, View
+from media.models import Video
 
 PAGE = 20
 RANKING_FIELDS = (
@@ -55,6 +58,39 @@ def access_post(*, viewer: User | None, post_id: Any) -> Post:
     except (Post.DoesNotExist, ValueError, TypeError):
         raise NotFound("No such post.") from None
     return post
+
+
+def visible_videos(viewer: User | None) -> QuerySet[Video]:
+    """The viewer's own videos, and published ones whose post the viewer may see.
+
+    A published video is exactly as visible as its post (public, followers-only, private,
+    taken down), so the rule is the posts' rule, not a second copy of it."""
+    posted = Video.objects.filter(
+        state=Video.State.PUBLISHED, post__in=visible_posts(viewer).values("pk")
+    )
+    if viewer is None or not viewer.is_authenticated:
+        return posted
+    return Video.objects.filter(Q(owner_id=viewer.pk) | Q(pk__in=posted.values("pk")))
+
+
+def access_video(*, user: User | None, video_id: Any) -> Video:
+    """The video if `user` owns it or may see its post; 404 otherwise (drafts, private and
+    followers-only posts of others, anything taken down but one's own)."""
+    video_uuid = parse_uuid(video_id)
+    video = visible_videos(user).filter(id=video_uuid).first() if video_uuid else None
+    if video is None:
+        raise NotFound("No such video.")
+    return video
+
+
+def remix_source_of(video: Video) -> Post | None:
+    """The post a remix's video was made from (remix.Remix.video's reverse side), if any."""
+    try:
+        remix = video.remix  # type: ignore[attr-defined]
+    except ObjectDoesNotExist:
+        return None
+    source: Post | None = remix.source_post
+    return source
 
 
 def with_cards(posts: QuerySet[Post]) -> QuerySet[Post]:

@@ -13,7 +13,7 @@ from django.utils import timezone
 from accounts.models import Follow, User
 from config.api import ApiError
 from feeds.models import Comment, Hashtag, Like, Post, Share, TopicWeight, View
-from generation.models import Video
+from media.models import Video
 
 HASHTAG = re.compile(r"#(\w{1,60})")
 TOPICS = {

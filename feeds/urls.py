@@ -5,6 +5,8 @@ from django.urls import path
 from feeds import api
 
 urlpatterns = [
+    path("videos/<str:video_id>/", api.VideoDetailApi.as_view(), name="video-detail"),
+    path("provenance/lookup/", api.ProvenanceLookupApi.as_view(), name="provenance-lookup"),
     path("videos/<str:video_id>/publish/", api.PublishApi.as_view(), name="video-publish"),
     path("posts/<int:post_id>/", api.PostDetailApi.as_view(), name="post-detail"),
     path("posts/<int:post_id>/like/", api.LikeApi.as_view(), name="post-like"),

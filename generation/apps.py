@@ -8,8 +8,7 @@ class GenerationConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from generation.handlers import render_generation, transcode_upload
+        from generation.handlers import render_generation
         from jobs.kinds import JobKind, register
 
         register(JobKind("generation.render", render_generation, queue="gpu"))
-        register(JobKind("media.transcode", transcode_upload))

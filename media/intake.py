@@ -18,7 +18,6 @@ from django.core.files.uploadedfile import UploadedFile
 
 from accounts.models import User
 from config.api import ApiError
-from generation.models import Upload, upload_path
 from generation.pipeline.probe import (
     AUDIO_FAMILIES,
     IMAGE_FAMILIES,
@@ -29,7 +28,8 @@ from generation.pipeline.probe import (
     sniff_file,
 )
 from generation.pipeline.reencode import image_reencode
-from generation.storage import local_copy
+from media.models import Upload, upload_path
+from media.storage import local_copy
 
 ACCEPTED = {
     Upload.Kind.VIDEO: VIDEO_FAMILIES,

@@ -9,24 +9,37 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
+from django.db.models import QuerySet
 
-from accounts.models import User
 from config.api import ApiError
-from feeds.selectors import visible_posts
-from generation import intake
-from generation.models import Video
-from generation.selectors import visible_videos
+from generation.pipeline.fingerprint import (
+    MATCH_THRESHOLD,
+    VERSION,
+    Fingerprint,
+    fingerprint,
+    match,
+)
+from media import intake
+from media.models import Video
+
+NOT_HERE = {
+    "generated_here": False,
+    "score": None,
+    "ai_generated": None,
+    "created_at": None,
+    "pipeline": None,
+    "provenance_backend": None,
+    "video": None,
+    "post": None,
+}
 
 
-def provenance_lookup(*, uploaded: UploadedFile, viewer: User | None) -> dict[str, Any]:
-    from generation.pipeline.fingerprint import (
-        MATCH_THRESHOLD,
-        VERSION,
-        Fingerprint,
-        fingerprint,
-        match,
-    )
-
+def provenance_lookup(
+    *, uploaded: UploadedFile, visible_videos: QuerySet[Video], visible_posts: QuerySet[Any]
+) -> dict[str, Any]:
+    """The answer for one file. Anyone may learn that a file was made here, when and how;
+    which video and post it is only if they could see them anyway (the caller's querysets:
+    who sees what is the feeds' rule, not media's)."""
     if uploaded.size is None or uploaded.size == 0:
         raise ApiError("upload_empty", "The file is empty.", 400)
     with intake.on_disk(uploaded) as path:
@@ -41,24 +54,17 @@ def provenance_lookup(*, uploaded: UploadedFile, viewer: User | None) -> dict[st
     )
     matches = match(candidate, known, MATCH_THRESHOLD)
     if not matches:
-        return {
-            "generated_here": False,
-            "score": None,
-            "ai_generated": None,
-            "created_at": None,
-            "pipeline": None,
-            "provenance_backend": None,
-            "video": None,
-            "post": None,
-        }
+        return dict(NOT_HERE)
     best_id, score = matches[0]
     best = Video.objects.only("created_at", "manifest", "provenance_backend").get(pk=best_id)
-    # Anyone may learn that a file was made here, when and how; which video and post it is
-    # only if they could see that video anyway. Identical storyboards can make identical
-    # videos, so the viewer's own (or a visible) match is named when there is one.
-    visible = visible_videos(viewer).filter(pk__in=[pk for pk, _ in matches])
+    # Identical storyboards can make identical videos, so the viewer's own (or a visible)
+    # match is named when there is one.
+    visible = visible_videos.filter(pk__in=[pk for pk, _ in matches])
     seen = {video.pk: video for video in visible.select_related("post")}
     named = next((seen[pk] for pk, _ in matches if pk in seen), None)
+    post = getattr(named, "post", None) if named is not None else None
+    if post is not None and not visible_posts.filter(pk=post.pk).exists():
+        post = None
     return {
         "generated_here": True,
         "score": round(float(score), 4),
@@ -67,12 +73,5 @@ def provenance_lookup(*, uploaded: UploadedFile, viewer: User | None) -> dict[st
         "pipeline": best.manifest.get("pipeline"),
         "provenance_backend": best.provenance_backend,
         "video": {"id": str(named.id), "state": named.state} if named else None,
-        "post": _visible_post(named, viewer),
+        "post": {"id": post.pk} if post is not None else None,
     }
-
-
-def _visible_post(video: Video | None, viewer: User | None) -> dict[str, Any] | None:
-    post = getattr(video, "post", None) if video is not None else None
-    if post is None or not visible_posts(viewer).filter(pk=post.pk).exists():
-        return None
-    return {"id": post.pk}

@@ -1,4 +1,4 @@
-"""Reading and linking stored media, whichever storage backend is configured."""
+"""Reading stored media, whichever storage backend is configured. Links: config.links."""
 
 from __future__ import annotations
 
@@ -7,14 +7,8 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlencode
 
-from django.core import signing
 from django.core.files.storage import default_storage
-from django.urls import reverse
-
-URL_TTL_SECONDS = 3600
-_SALT = "doubletake.media"
 
 
 @contextlib.contextmanager
@@ -35,27 +29,9 @@ def local_copy(name: str, suffix: str = "") -> Iterator[Path]:
 REDIRECT_TTL_SECONDS = 60
 
 
-def media_url(name: str) -> str:
-    """A time-limited link to a stored file. Object names alone grant nothing.
-
-    The link always comes back to this service (media_serve), so whether the file may still
-    be seen is decided when it is fetched, not only when the link was made."""
-    if not name:
-        return ""
-    token = signing.dumps(name, salt=_SALT)
-    return f"{reverse('media')}?{urlencode({'t': token})}"
-
-
 def storage_redirect_url(name: str) -> str:
     """Where remote storage serves the file: a presigned URL that expires within a minute."""
     return default_storage.url(name, expire=REDIRECT_TTL_SECONDS)
-
-
-def media_name_from_token(token: str) -> str | None:
-    try:
-        return signing.loads(token, salt=_SALT, max_age=URL_TTL_SECONDS)
-    except signing.BadSignature:
-        return None
 
 
 def storage_delete_prefix(prefix: str) -> int:

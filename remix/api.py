@@ -30,6 +30,7 @@ class RemixOutputSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "operation",
+            "method",
             "source_post",
             "source_video",
             "lineage",

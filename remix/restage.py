@@ -8,29 +8,39 @@ segmenter). An uploaded background image still goes through tracking and composi
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
+from django.conf import settings
+
+from feeds.models import Post
+from generation.pipeline.diffusion import renderer_from_config
+from generation.pipeline.pipeline import GenerationRequest, GenerationResult, run
+from generation.pipeline.provenance import file_sha256
 from generation.pipeline.storyboard import Line, Storyboard
+from generation.rendering import authorizer, cast_member, workdir
 from jobs.models import Job
+from jobs.runner import Progress
+from media.models import Video
+from media.provenance_keys import signing_keys
+from media.storage import local_copy
 from remix.models import Remix
+from remix.pipeline.pipeline import background_words
 
-METHOD = "restage"
 
-
-def can_restage(remix: Remix) -> bool:
-    board = remix.source_video.storyboard if remix.source_video else None
+def restageable(source: Video, operation: str, *, background_upload: bool) -> bool:
+    """Whether the remix can be had by re-staging: the source keeps a storyboard, and the
+    swap is one a storyboard can say (a setting in words, or a person to recast)."""
+    board = source.storyboard
     if not board or not board.get("shots"):
         return False
-    if remix.operation == Remix.Operation.SWAP_BACKGROUND:
-        return remix.background_upload_id is None
+    if operation == Remix.Operation.SWAP_BACKGROUND:
+        return not background_upload
     return any(s.get("kind", "person") == "person" for s in board.get("subjects", []))
 
 
 def restaged_board(remix: Remix, kept_cameos: list[str]) -> tuple[Storyboard, list[dict]]:
     """The source's storyboard with the swap applied, and the cast pairs to render it with."""
-    from remix.pipeline.pipeline import background_words
-
-    board = Storyboard.from_dict(remix.source_video.storyboard)  # type: ignore[union-attr]
+    assert remix.source_video is not None
+    board = Storyboard.from_dict(remix.source_video.storyboard)
     swapped = None
     if remix.operation == Remix.Operation.SWAP_BACKGROUND:
         board.setting, board.lighting = background_words(remix.background_prompt)
@@ -52,34 +62,28 @@ def restaged_board(remix: Remix, kept_cameos: list[str]) -> tuple[Storyboard, li
     return board, pairs
 
 
-def restage(remix: Remix, job: Job, post: Any, on_progress: Any) -> Any:
+def restage(
+    remix: Remix, job: Job, post: Post, on_progress: Progress
+) -> tuple[Storyboard, GenerationResult]:
     """Run the generation pipeline on the re-staged storyboard; its result, remix-signed."""
-    from django.conf import settings
-
-    from generation.handlers import _authorizer, _cast_member
-    from generation.pipeline.diffusion import renderer_from_config
-    from generation.pipeline.pipeline import GenerationRequest, run
-    from generation.pipeline.provenance import file_sha256
-    from generation.provenance_keys import signing_keys
-    from generation.storage import local_copy
-
-    board, pairs = restaged_board(remix, job.params.get("kept_cameos", []))
     source = remix.source_video
-    with local_copy(source.file, ".mp4") as path:  # type: ignore[union-attr]
+    assert source is not None
+    board, pairs = restaged_board(remix, job.params.get("kept_cameos", []))
+    with local_copy(source.file, ".mp4") as path:
         digest = file_sha256(path)
     request = GenerationRequest(
         storyboard=board,
         job_id=str(job.id),
-        cast=[_cast_member(pair) for pair in pairs],
-        prompt=source.prompt,  # type: ignore[union-attr]
-        size=(source.width, source.height) if source.width else None,  # type: ignore[union-attr]
+        cast=[cast_member(pair["cameo_id"], pair["subject"]) for pair in pairs],
+        prompt=source.prompt,
+        size=(source.width, source.height) if source.width else None,
         provenance_extra={
             "remix": {
                 "operation": remix.operation,
-                "method": METHOD,
+                "method": Remix.Method.RESTAGE.value,
                 "source": {
                     "post": post.pk,
-                    "video": str(source.id),  # type: ignore[union-attr]
+                    "video": str(source.id),
                     "author": post.author.username,
                     "sha256": digest,
                 },
@@ -90,13 +94,12 @@ def restage(remix: Remix, job: Job, post: Any, on_progress: Any) -> Any:
     renderer, _ = renderer_from_config(
         settings.RENDER_BACKEND, Path(settings.MODELS_DIR), settings.TEXT_TO_VIDEO_MODEL
     )
-    workdir = Path(settings.VAR_DIR) / "work" / job.id.hex
     result = run(
         request,
-        workdir=workdir,
+        workdir=workdir(job),
         on_progress=on_progress,
         renderer=renderer,
-        authorize=_authorizer(job),
+        authorize=authorizer(job),
         keys=signing_keys(),
     )
     return board, result

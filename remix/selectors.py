@@ -48,7 +48,3 @@ def lineage_of(post: Post) -> list[dict[str, Any]]:
         {"post": p.pk, "video": str(p.video_id), "author": p.author.username, "state": p.state}
         for p in reversed(chain)
     ]
-
-
-def remix_of_video(video: Any) -> Remix | None:
-    return Remix.objects.filter(video=video).select_related("source_post").first()

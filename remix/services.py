@@ -8,11 +8,19 @@ from django.conf import settings
 from django.db import transaction
 
 from accounts.models import User
+from cameo.models import Cameo
+from cameo.selectors import access_cameo
 from config.api import ApiError
+from consent.services import appearance_record, cast_authorize
 from feeds.models import Post
-from generation.models import Upload, Video
+from generation.generations import daily_budget_check
+from generation.models import StageCost
 from jobs.services import job_submit
+from media.models import Upload, Video
+from media.selectors import access_upload
 from remix.models import Remix
+from remix.pipeline.pipeline import RemixError, background_words
+from remix.restage import restageable
 from remix.selectors import ancestry_of, lineage_of
 
 KIND = "remix.render"
@@ -45,8 +53,6 @@ FPS = 24  # every video made here is 24 fps
 
 
 def estimate_seconds(video: Video) -> float:
-    from generation.models import StageCost
-
     costs = dict(DEFAULT_COSTS)
     measured = StageCost.objects.filter(stage__startswith=f"{KIND}.")
     costs.update({c.stage.removeprefix(f"{KIND}."): c.seconds_per_frame for c in measured})
@@ -55,8 +61,6 @@ def estimate_seconds(video: Video) -> float:
 
 def source_cameos(post: Post) -> list[Any]:
     """The doubles a published video shows (appearances not taken down), in a stable order."""
-    from cameo.models import Cameo
-
     return list(
         Cameo.objects.filter(
             appearances__video_id=post.video_id, appearances__taken_down_at__isnull=True
@@ -68,8 +72,6 @@ def source_cameos(post: Post) -> list[Any]:
 
 
 def budget_check(owner: User) -> None:
-    from generation.generations import daily_budget_check
-
     daily_budget_check(
         owner,
         kind=KIND,
@@ -80,8 +82,6 @@ def budget_check(owner: User) -> None:
 
 
 def _background_upload(owner: User, upload_id: Any) -> Upload:
-    from generation.selectors import access_upload
-
     upload = access_upload(user=owner, upload_id=upload_id)
     if upload.kind != Upload.Kind.IMAGE or upload.state != Upload.State.READY:
         raise ApiError(
@@ -91,6 +91,13 @@ def _background_upload(owner: User, upload_id: Any) -> Upload:
             field="background_upload_id",
         )
     return upload
+
+
+def remix_method(source: Video, operation: str, *, background_upload: bool) -> str:
+    """Re-stage what a storyboard can say; track everything else."""
+    if restageable(source, operation, background_upload=background_upload):
+        return Remix.Method.RESTAGE
+    return Remix.Method.TRACK
 
 
 def remix_submit(
@@ -104,9 +111,6 @@ def remix_submit(
     dialogue: list[str] | None = None,
     idempotency_key: str = "",
 ) -> Remix:
-    from cameo.selectors import access_cameo
-    from consent.services import appearance_record, cast_authorize
-
     remix_permitted(post=source, user=owner)
     budget_check(owner)
     cameo = receipt = upload = None
@@ -117,8 +121,6 @@ def remix_submit(
         if background_upload_id:
             upload = _background_upload(owner, background_upload_id)
         elif background_prompt.strip():
-            from remix.pipeline.pipeline import RemixError, background_words
-
             try:  # a setting we cannot draw is refused now, not after a queue wait
                 background_words(background_prompt)
             except RemixError as exc:
@@ -147,6 +149,7 @@ def remix_submit(
         remix = Remix.objects.create(
             owner=owner,
             operation=operation,
+            method=remix_method(source.video, operation, background_upload=upload is not None),
             source_post=source,
             source_video=source.video,
             lineage=lineage_of(source),

@@ -9,8 +9,8 @@ from rest_framework.test import APIClient
 from accounts.models import Follow, User
 from consent.models import Appearance, ConsentEvent
 from consent.services import appearance_record, cast_authorize
-from generation.models import Video
 from jobs.models import Job
+from media.models import Video
 from tests.factories import make_verified_cameo
 
 

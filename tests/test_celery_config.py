@@ -29,5 +29,5 @@ def test_there_are_default_and_gpu_queues_and_heavy_kinds_go_to_gpu() -> None:
 
 def test_the_sweep_runs_on_a_schedule() -> None:
     entry = app.conf.beat_schedule["sweep-jobs"]
-    assert entry["task"] == "generation.tasks.sweep_jobs"
+    assert entry["task"] == "jobs.tasks.sweep_jobs"
     assert entry["schedule"] == float(settings.JOB_SWEEP_SECONDS)

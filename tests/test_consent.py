@@ -13,8 +13,8 @@ from cameo.models import Biometrics, Cameo, Capture
 from cameo.services import capture_start, doubles_purge_unused
 from consent import services
 from consent.models import Appearance, ConsentEvent
-from generation.models import Video
 from jobs.models import Job
+from media.models import Video
 from tests.factories import give_consent, make_verified_cameo
 
 

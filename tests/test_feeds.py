@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 from accounts.models import Follow, User
 from feeds import selectors, services
 from feeds.models import Post
-from generation.models import Video
+from media.models import Video
 from tests.factories import UserFactory
 
 

@@ -28,9 +28,9 @@ from skimage import data as photos
 
 from accounts.models import User
 from config.api import ApiError
-from generation import intake
-from generation.models import Upload
 from generation.pipeline.imageheader import image_header
+from media import intake
+from media.models import Upload
 from tests import media
 from tests.test_presign import (
     BUCKET,

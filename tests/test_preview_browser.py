@@ -55,7 +55,7 @@ def browser(tmp_path: Path) -> Iterator[Any]:
 def published(service_env: dict[str, str], tmp_path: Path) -> list[Any]:
     """25 public posts by 25 creators, with real media in the live server's storage."""
     from feeds.services import post_publish
-    from generation.models import Video
+    from media.models import Video
     from tests.factories import UserFactory
 
     root = Path(service_env["DOUBLETAKE_VAR_DIR"]) / "media" / "preview-test"

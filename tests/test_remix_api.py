@@ -21,9 +21,9 @@ from accounts.models import User
 from consent.models import Appearance, ConsentEvent
 from feeds.models import Post
 from feeds.services import post_publish
-from generation.models import Video
 from jobs.models import Job
 from jobs.runner import job_execute
+from media.models import Video
 from tests import remix_media as rm
 from tests.factories import make_verified_cameo
 

@@ -26,7 +26,7 @@ def test_a_remix_runs_in_a_worker_and_is_published_as_a_remix_of_its_source(
 ) -> None:
     from accounts.models import User
     from feeds.services import post_publish
-    from generation.models import Video
+    from media.models import Video
 
     # given a published video, stored where the server and the worker keep media
     ana, ben = Client(live_url, "ana"), Client(live_url, "ben")

@@ -18,8 +18,8 @@ from consent.models import Appearance
 from consent.services import grant_request
 from feeds.models import Post
 from feeds.services import post_comment, post_publish, post_take_down
-from generation.models import Upload, Video
 from jobs.models import Job
+from media.models import Upload, Video
 from remix.models import Remix
 from tests.factories import make_verified_cameo
 

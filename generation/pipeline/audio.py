@@ -41,6 +41,7 @@ class SoundtrackError(RuntimeError):
     """The soundtrack cannot be made; `code` says why, for the job's error code."""
 
     code = "dialogue_unspeakable"
+    retryable = False  # the job runner fails the job with `code` instead of retrying it
 
     def __init__(self, message: str, code: str | None = None) -> None:
         super().__init__(message)

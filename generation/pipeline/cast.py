@@ -38,6 +38,8 @@ NO_SPEECH = re.compile(
 class CastRefused(Exception):
     """The double may no longer be cast: the job must stop before any frame is drawn."""
 
+    retryable = False  # the job runner fails the job with `code` instead of retrying it
+
     def __init__(self, cameo_id: str, code: str, message: str) -> None:
         super().__init__(message)
         self.cameo_id, self.code, self.message = cameo_id, code, message

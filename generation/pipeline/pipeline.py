@@ -53,7 +53,7 @@ class GenerationRequest:
 @dataclass
 class PipelineOutput:
     """What every pipeline here hands back (generation, remix): the files and the figures
-    that generation.handlers.video_keep stores and that the job's result reports."""
+    that generation.rendering.video_keep stores and that the job's result reports."""
 
     video: Path
     poster: Path

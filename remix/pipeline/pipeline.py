@@ -46,6 +46,8 @@ SOURCE_DUCK = 0.35  # the source's own sound under a new line, as a gain
 class RemixError(ValueError):
     """The remix cannot be made from these inputs; `code` is stable for clients."""
 
+    retryable = False  # the job runner fails the job with `code` instead of retrying it
+
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code, self.message = code, message

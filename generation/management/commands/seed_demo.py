@@ -19,8 +19,8 @@ from accounts.services import token_issue
 from feeds.models import Post
 from feeds.services import post_publish
 from generation.generations import generation_submit, storyboard_from_request
-from generation.models import Video
 from jobs.models import Job
+from media.models import Video
 
 DEMO_PASSWORD = "doubletake-demo-2026"
 DEMO_SIZE = [360, 640]  # 9:16 at half of 720x1280: the same pipeline, a quicker first run

@@ -1,0 +1,106 @@
+"""What every render job needs, for generation and remix alike: its cast, the consent check
+just before rendering, a working directory, and keeping the finished files as a draft video.
+
+The pipelines' own errors (a refused cast, unspeakable dialogue, a remix that cannot be
+made) carry a stable `code` and `retryable = False`, so the job runner fails the job with
+that code without any mapping here."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import default_storage
+
+from cameo.models import Cameo
+from config.api import ApiError
+from consent.models import Appearance
+from consent.services import cast_authorize
+from generation.pipeline.cast import CastMember, CastRefused
+from jobs.models import Job
+from jobs.runner import JobFailed
+from media.models import Video
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from generation.pipeline.pipeline import PipelineOutput
+
+
+def workdir(job: Job) -> Path:
+    """The job's scratch directory: stages skip what an earlier attempt left here."""
+    return Path(settings.VAR_DIR) / "work" / job.id.hex
+
+
+def workdir_remove(job: Job) -> None:
+    shutil.rmtree(workdir(job), ignore_errors=True)
+
+
+def cast_member(cameo_id: str, subject: str) -> CastMember:
+    """The double as the pipeline casts it, read as it stands now: revoked means no."""
+    cameo = Cameo.objects.select_related("biometrics").filter(id=cameo_id).first()
+    biometrics = getattr(cameo, "biometrics", None) if cameo else None
+    if cameo is None or not cameo.is_active or biometrics is None:
+        raise JobFailed("cameo_revoked", "A cast cameo was revoked by its owner.")
+    with default_storage.open(biometrics.cutout, "rb") as handle:
+        cutout = handle.read()
+    return CastMember(
+        cameo_id=str(cameo.id),
+        subject=subject,
+        cutout_png=cutout,
+        voice_pitch_hz=biometrics.voice_pitch.get("median_hz"),
+        instructions=cameo.instructions,  # the owner's words as they stand now
+    )
+
+
+def authorizer(job: Job) -> Callable[[str], dict[str, Any]]:
+    """The pipeline's last check before a double is drawn: may the job's owner still cast it?"""
+
+    def authorize(cameo_id: str) -> dict[str, Any]:
+        cameo = Cameo.objects.select_related("owner").get(id=cameo_id)
+        try:
+            return cast_authorize(cameo=cameo, user=job.owner, stage="render", job=job)
+        except ApiError as refused:
+            raise CastRefused(cameo_id, refused.error_code, str(refused.detail)) from None
+
+    return authorize
+
+
+def _store(job: Job, path: Path | None, name: str) -> str:
+    if path is None:
+        return ""
+    target = f"jobs/{job.id.hex}/{name}"
+    if default_storage.exists(target):
+        default_storage.delete(target)  # a retry replaces what a crashed attempt left
+    with open(path, "rb") as handle:
+        return default_storage.save(target, File(handle))
+
+
+def video_keep(
+    job: Job, result: PipelineOutput, *, storyboard: dict[str, Any], prompt: str
+) -> Video:
+    """Store a finished pipeline's files under the job's prefix and make its draft video.
+
+    The doubles' appearances recorded at submission now point at the video."""
+    video = Video.objects.create(
+        owner=job.owner,
+        job=job,
+        file=_store(job, result.video, "video.mp4"),
+        poster=_store(job, result.poster, "poster.jpg"),
+        preview=_store(job, result.preview, "preview.mp4"),
+        subtitles=_store(job, result.subtitles, "subtitles.vtt"),
+        provenance=_store(job, result.sidecar, "video.provenance.json"),
+        provenance_backend=result.provenance_backend,
+        manifest=result.manifest,
+        fingerprint=result.fingerprint,
+        storyboard=storyboard,
+        prompt=prompt,
+        width=result.width,
+        height=result.height,
+        duration_s=result.duration_s,
+    )
+    Appearance.objects.filter(job=job).update(video=video)
+    return video

@@ -1,0 +1,83 @@
+"""Every file that comes in (Upload) and every video made here (Video)."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+def upload_path(instance: Upload, filename: str) -> str:
+    # The stored name never uses the client's filename: it is only a hint, and may lie.
+    return f"uploads/{instance.owner_id}/{instance.id.hex}.{instance.extension}"
+
+
+class Upload(models.Model):
+    class Kind(models.TextChoices):
+        VIDEO = "video"
+        IMAGE = "image"
+        AUDIO = "audio"
+
+    class State(models.TextChoices):
+        PENDING = "pending"  # presigned: waiting for the client to put the bytes in storage
+        READY = "ready"
+        REJECTED = "rejected"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="uploads"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.READY)
+    file = models.FileField(upload_to=upload_path, max_length=300, blank=True)
+    extension = models.CharField(max_length=8, default="bin")
+    bytes = models.BigIntegerField(default=0)
+    probe = models.JSONField(default=dict, blank=True)
+    reject_code = models.CharField(max_length=40, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "generation_upload"  # where it was made; the model moved, the table stayed
+        indexes = [models.Index(fields=["owner", "-created_at"])]
+
+
+class Video(models.Model):
+    """A finished video made here: a draft until its owner publishes it through feeds.
+
+    Takedown hides it everywhere at once and keeps the files (for appeal and audit);
+    withdrawal of a cast double's consent takes down every video that features it.
+    """
+
+    class State(models.TextChoices):
+        DRAFT = "draft"
+        PUBLISHED = "published"
+        TAKEN_DOWN = "taken_down"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="videos"
+    )
+    job = models.ForeignKey(
+        "jobs.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="videos"
+    )
+    state = models.CharField(max_length=12, choices=State.choices, default=State.DRAFT)
+    file = models.CharField(max_length=300, blank=True)  # storage name of the MP4
+    poster = models.CharField(max_length=300, blank=True)
+    preview = models.CharField(max_length=300, blank=True)
+    subtitles = models.CharField(max_length=300, blank=True)  # WebVTT
+    provenance = models.CharField(max_length=300, blank=True)  # signed sidecar, if not embedded
+    provenance_backend = models.CharField(max_length=40, blank=True)
+    manifest = models.JSONField(default=dict, blank=True)
+    fingerprint = models.JSONField(default=dict, blank=True)
+    storyboard = models.JSONField(default=dict, blank=True)
+    prompt = models.TextField(blank=True)
+    width = models.PositiveIntegerField(default=0)
+    height = models.PositiveIntegerField(default=0)
+    duration_s = models.FloatField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    taken_down_at = models.DateTimeField(null=True, blank=True)
+    takedown_reason = models.CharField(max_length=60, blank=True)
+
+    class Meta:
+        db_table = "generation_video"  # where it was made; the model moved, the table stayed
