@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from rest_framework import serializers
 
 from accounts.models import AuthToken, User, token_digest
-from config.api import ApiError
+from config.errors import ApplicationError
 
 
 def token_issue(*, user: User, device: str = "") -> str:
@@ -26,9 +26,9 @@ def token_revoke(*, raw: str) -> None:
 @transaction.atomic
 def user_sign_up(*, username: str, email: str, password: str, display_name: str = "") -> User:
     if User.objects.filter(username__iexact=username).exists():
-        raise ApiError("username_taken", "That username is taken.", 409)
+        raise ApplicationError("username_taken", "That username is taken.", 409)
     if User.objects.filter(email__iexact=email).exists():
-        raise ApiError("email_taken", "An account with that email exists.", 409)
+        raise ApplicationError("email_taken", "An account with that email exists.", 409)
     user = User(username=username, email=email.lower(), display_name=display_name)
     try:
         validate_password(password, user)
@@ -59,5 +59,5 @@ def user_log_in(*, request: HttpRequest, username: str, password: str) -> User:
     )
     user = authenticate(request, username=stored or username_normalize(username), password=password)
     if user is None or not user.is_active:
-        raise ApiError("invalid_credentials", "Username or password is wrong.", 401)
+        raise ApplicationError("invalid_credentials", "Username or password is wrong.", 401)
     return user

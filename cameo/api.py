@@ -7,13 +7,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from cameo import selectors, services
+from cameo import cascade, selectors, services
 from cameo.models import Cameo, Capture
 from config.api import CursorPage
 from config.links import media_url
 from config.schema import cursor_page, error
 from consent import services as consent
-from consent.models import Appearance, Grant
+from consent.models import Appearance, ConsentDocument, Grant
 from jobs.api import JobOutputSerializer, JobSubmitThrottle
 from media.api import UploadThrottle
 
@@ -219,7 +219,7 @@ class CameoRevokeApi(APIView):
     def post(self, request: Request, cameo_id: str) -> Response:
         cameo = selectors.access_cameo(user=request.user, cameo_id=cameo_id, owner_only=True)
         if cameo.is_active:
-            services.cameo_revoke(cameo=cameo, actor=request.user, reason="owner_revoked")
+            cascade.cameo_revoke(cameo=cameo, actor=request.user, reason="owner_revoked")
         cameo.refresh_from_db()
         return Response(CameoOutputSerializer(cameo).data)
 
@@ -268,7 +268,7 @@ class GrantDecisionApi(APIView):
         cameo = selectors.access_cameo(user=request.user, cameo_id=cameo_id, owner_only=True)
         grant = selectors.access_grant(cameo=cameo, grant_id=grant_id)
         if self.decision == "revoke":
-            grant = consent.grant_revoke(grant=grant, actor=request.user)
+            grant = cascade.grant_revoke(grant=grant, actor=request.user)
         else:
             grant = consent.grant_decide(
                 grant=grant, actor=request.user, approve=self.decision == "approve"
@@ -290,7 +290,28 @@ class AppearanceTakedownApi(APIView):
     def post(self, request: Request, cameo_id: str, appearance_id: int) -> Response:
         cameo = selectors.access_cameo(user=request.user, cameo_id=cameo_id, owner_only=True)
         appearance = selectors.access_appearance(cameo=cameo, appearance_id=appearance_id)
-        appearance = consent.appearance_take_down(
+        appearance = cascade.appearance_take_down(
             appearance=appearance, actor=request.user, reason="owner_takedown"
         )
         return Response(AppearanceOutputSerializer(appearance).data)
+
+
+class ConsentWithdrawApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        kind = serializers.ChoiceField(choices=ConsentDocument.Kind.choices)
+
+    class OutputSerializer(serializers.Serializer):
+        cameos_revoked = serializers.IntegerField(required=False)
+        captures_withdrawn = serializers.IntegerField(required=False)
+        jobs_cancelled = serializers.IntegerField()
+        videos_taken_down = serializers.IntegerField()
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: OutputSerializer, 409: error("Nothing to withdraw (`consent_not_given`).")},
+    )
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        summary = cascade.consent_withdraw(user=request.user, kind=data.validated_data["kind"])
+        return Response(self.OutputSerializer(summary).data)

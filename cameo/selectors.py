@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from rest_framework.exceptions import NotFound
 
 from accounts.models import User, are_mutuals
 from cameo.models import Cameo, Capture
 from config.api import owned_or_404, parse_uuid
-from consent.models import Appearance, ConsentEvent, Grant
+from config.errors import NotFoundError
+from consent.models import Appearance, Grant
 
 
 def access_capture(*, user: User, capture_id: Any) -> Capture:
@@ -37,21 +37,21 @@ def access_cameo(*, user: User, cameo_id: Any, owner_only: bool = False) -> Came
         Cameo.objects.select_related("owner").filter(id=cameo_uuid).first() if cameo_uuid else None
     )
     if cameo is None or (owner_only and cameo.owner_id != user.pk) or not _visible_to(cameo, user):
-        raise NotFound("No such cameo.")
+        raise NotFoundError("No such cameo.")
     return cameo
 
 
 def access_grant(*, cameo: Cameo, grant_id: Any) -> Grant:
     grant = Grant.objects.filter(cameo=cameo, pk=grant_id).select_related("grantee").first()
     if grant is None:
-        raise NotFound("No such request.")
+        raise NotFoundError("No such request.")
     return grant
 
 
 def access_appearance(*, cameo: Cameo, appearance_id: Any) -> Appearance:
     appearance = Appearance.objects.filter(cameo=cameo, pk=appearance_id).first()
     if appearance is None:
-        raise NotFound("No such appearance.")
+        raise NotFoundError("No such appearance.")
     return appearance
 
 
@@ -61,7 +61,3 @@ def cameos_for_owner(*, user: User) -> QuerySet[Cameo]:
 
 def appearances_for_cameo(*, cameo: Cameo) -> QuerySet[Appearance]:
     return Appearance.objects.filter(cameo=cameo).select_related("used_by", "video", "job")
-
-
-def audit_for_subject(*, user: User) -> QuerySet[ConsentEvent]:
-    return ConsentEvent.objects.filter(subject=user).select_related("actor")

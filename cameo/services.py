@@ -12,17 +12,16 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import Q
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import User
+from cameo import cascade
 from cameo.models import Biometrics, Cameo, Capture
-from config.api import ApiError
+from config.errors import ApplicationError
 from consent import services as consent
 from consent.models import Appearance, ConsentEvent
 from jobs.models import Job
-from jobs.services import job_cancel, job_submit
+from jobs.services import job_submit
 from media import intake
 from media.storage import storage_delete_prefix
 
@@ -65,27 +64,33 @@ def capture_start(*, owner: User) -> Capture:
 
 def _check_clip(uploaded: UploadedFile) -> dict[str, Any]:
     if uploaded.size is None or uploaded.size > settings.UPLOAD_MAX_BYTES:
-        raise ApiError("upload_too_large", "The clip is too large.", 413)
+        raise ApplicationError("upload_too_large", "The clip is too large.", 413)
     if uploaded.size == 0:
-        raise ApiError("upload_empty", "The clip is empty.", 400)
+        raise ApplicationError("upload_empty", "The clip is empty.", 400)
     with intake.on_disk(uploaded) as path:
         media = intake.media_check(path, "video")
     if not media.has_audio:
-        raise ApiError("capture_needs_audio", "The clip must carry your voice.", 422)
+        raise ApplicationError("capture_needs_audio", "The clip must carry your voice.", 422)
     if media.duration_s < CLIP_MIN_SECONDS:
-        raise ApiError("capture_too_short", f"Record at least {CLIP_MIN_SECONDS:.0f} s.", 422)
+        raise ApplicationError(
+            "capture_too_short", f"Record at least {CLIP_MIN_SECONDS:.0f} s.", 422
+        )
     if media.duration_s > CLIP_MAX_SECONDS:
-        raise ApiError("capture_too_long", f"Record at most {CLIP_MAX_SECONDS:.0f} s.", 422)
+        raise ApplicationError("capture_too_long", f"Record at most {CLIP_MAX_SECONDS:.0f} s.", 422)
     return media.as_dict()
 
 
 def capture_attach_clip(*, capture: Capture, uploaded: UploadedFile) -> Capture:
     """Store the clip under the biometric prefix and queue its verification."""
     if capture.state != Capture.State.AWAITING_CLIP:
-        raise ApiError("capture_not_awaiting_clip", f"This capture is {capture.state}.", 409)
+        raise ApplicationError(
+            "capture_not_awaiting_clip", f"This capture is {capture.state}.", 409
+        )
     if capture.expires_at < timezone.now():
         Capture.objects.filter(pk=capture.pk).update(state=Capture.State.EXPIRED)
-        raise ApiError("challenge_expired", "The challenge expired; start a new capture.", 410)
+        raise ApplicationError(
+            "challenge_expired", "The challenge expired; start a new capture.", 410
+        )
     consent.require_consent(capture.owner, *consent.CAPTURE_KINDS)
     probe = _check_clip(uploaded)
     uploaded.seek(0)
@@ -98,7 +103,9 @@ def capture_attach_clip(*, capture: Capture, uploaded: UploadedFile) -> Capture:
                 pk=capture.pk, state=Capture.State.AWAITING_CLIP
             ).update(state=Capture.State.VERIFYING, clip=name, clip_probe=probe)
             if not claimed:
-                raise ApiError("capture_not_awaiting_clip", "This capture has a clip already.", 409)
+                raise ApplicationError(
+                    "capture_not_awaiting_clip", "This capture has a clip already.", 409
+                )
             job, _ = job_submit(
                 owner=capture.owner, kind="cameo.verify", params={"capture_id": str(capture.id)}
             )
@@ -138,13 +145,13 @@ def capture_accept(*, capture_id: Any, result: Any) -> Cameo:
     """Turn a verified capture into the owner's double (replacing an earlier one)."""
     capture = Capture.objects.select_for_update().get(pk=capture_id)
     if capture.state != Capture.State.VERIFYING:
-        raise ApiError("capture_not_verifying", f"The capture is {capture.state}.", 409)
+        raise ApplicationError("capture_not_verifying", f"The capture is {capture.state}.", 409)
     crops = [
         _encode_png(png, f"face_{i}.png", capture.prefix) for i, png in enumerate(result.face_crops)
     ]
     cutout = _encode_png(result.cutout_png, "cutout.png", capture.prefix)
     for earlier in Cameo.objects.filter(owner=capture.owner, state=Cameo.State.ACTIVE):
-        cameo_revoke(cameo=earlier, actor=capture.owner, reason="replaced", take_down=False)
+        cascade.cameo_revoke(cameo=earlier, actor=capture.owner, reason="replaced", take_down=False)
     models_used = {
         "detector": result.detector_model,
         "embedding": result.embedding_model,
@@ -182,7 +189,7 @@ def cameo_update(
     *, cameo: Cameo, actor: User, audience: str | None = None, instructions: str | None = None
 ) -> Cameo:
     if not cameo.is_active:
-        raise ApiError("cameo_revoked", "This cameo was revoked.", 409)
+        raise ApplicationError("cameo_revoked", "This cameo was revoked.", 409)
     if audience is not None and audience != cameo.audience:
         consent.event(
             ConsentEvent.Kind.AUDIENCE_CHANGED,
@@ -206,114 +213,7 @@ def cameo_update(
     return cameo
 
 
-def jobs_cancel_for_cameo(
-    *, cameo: Cameo, reason: str, used_by: User | None = None, exclude_owner: bool = False
-) -> int:
-    """Cancel every pending job that casts the double (optionally only one user's)."""
-    appearances = Appearance.objects.filter(cameo=cameo, job__state__in=PENDING_JOB_STATES)
-    if used_by is not None:
-        appearances = appearances.filter(used_by=used_by)
-    if exclude_owner:
-        appearances = appearances.exclude(used_by_id=cameo.owner_id)
-    count = 0
-    for appearance in appearances.select_related("job"):
-        job_cancel(job=appearance.job)
-        consent.event(
-            ConsentEvent.Kind.JOB_CANCELLED,
-            subject=cameo.owner,
-            cameo=cameo,
-            job=str(appearance.job_id),
-            reason=reason,
-        )
-        count += 1
-    return count
-
-
-def _take_down_videos(
-    *, cameo: Cameo, actor: User | None, reason: str, exclude_owner: bool = False
-) -> int:
-    appearances = Appearance.objects.filter(cameo=cameo, taken_down_at__isnull=True)
-    if exclude_owner:
-        appearances = appearances.exclude(used_by_id=cameo.owner_id)
-    count = 0
-    for appearance in appearances:
-        consent.appearance_take_down(appearance=appearance, actor=actor, reason=reason)
-        count += 1 if appearance.video_id else 0
-    return count
-
-
-@transaction.atomic
-def cameo_revoke(
-    *, cameo: Cameo, actor: User | None, reason: str, take_down: bool = True
-) -> dict[str, int]:
-    """Stop every use of the double now and delete its biometric data after commit."""
-    # Cancelling in the same transaction means no render can start after the owner said no.
-    Cameo.objects.filter(pk=cameo.pk).update(
-        state=Cameo.State.REVOKED, revoked_at=timezone.now(), revoke_reason=reason
-    )
-    cameo.state = Cameo.State.REVOKED
-    jobs = jobs_cancel_for_cameo(cameo=cameo, reason=reason)
-    videos = _take_down_videos(cameo=cameo, actor=actor, reason=reason) if take_down else 0
-    cameo_id = cameo.pk
-    transaction.on_commit(lambda: biometrics_purge(cameo_id=cameo_id, reason=reason))
-    return {"cameos_revoked": 1, "jobs_cancelled": jobs, "videos_taken_down": videos}
-
-
-def biometrics_purge(*, cameo_id: Any, reason: str) -> int:
-    """Delete the double's biometric row and every file under its capture's prefix."""
-    cameo = Cameo.objects.select_related("capture").get(pk=cameo_id)
-    deleted = storage_delete_prefix(cameo.capture.prefix)
-    Biometrics.objects.filter(cameo_id=cameo_id).delete()
-    consent.event(
-        ConsentEvent.Kind.BIOMETRICS_DELETED,
-        subject=cameo.owner,
-        cameo=cameo,
-        files=deleted,
-        reason=reason,
-    )
-    return deleted
-
-
-@transaction.atomic
-def doubles_revoke_for_owner(*, owner: User, reason: str) -> dict[str, int]:
-    totals = {"cameos_revoked": 0, "jobs_cancelled": 0, "videos_taken_down": 0}
-    for cameo in Cameo.objects.filter(owner=owner, state=Cameo.State.ACTIVE):
-        for key, value in cameo_revoke(cameo=cameo, actor=owner, reason=reason).items():
-            totals[key] += value
-    pending = Capture.objects.filter(
-        owner=owner, state__in=[Capture.State.AWAITING_CLIP, Capture.State.VERIFYING]
-    )
-    for capture in pending.select_related("job"):
-        if capture.job is not None and capture.job.state in PENDING_JOB_STATES:
-            job_cancel(job=capture.job)
-            totals["jobs_cancelled"] += 1
-        prefix = capture.prefix
-        transaction.on_commit(lambda prefix=prefix: storage_delete_prefix(prefix))
-    totals["captures_withdrawn"] = pending.update(state=Capture.State.WITHDRAWN)
-    return totals
-
-
-@transaction.atomic
-def doubles_stop_others(*, owner: User, reason: str) -> dict[str, int]:
-    totals = {"jobs_cancelled": 0, "videos_taken_down": 0}
-    for cameo in Cameo.objects.filter(owner=owner, state=Cameo.State.ACTIVE):
-        totals["jobs_cancelled"] += jobs_cancel_for_cameo(
-            cameo=cameo, reason=reason, exclude_owner=True
-        )
-        totals["videos_taken_down"] += _take_down_videos(
-            cameo=cameo, actor=owner, reason=reason, exclude_owner=True
-        )
-    return totals
-
-
-def doubles_purge_unused(*, now: Any = None) -> int:
-    """Retention: delete doubles unused for CAMEO_RETENTION_DAYS (default three years)."""
-    cutoff = (now or timezone.now()) - timedelta(days=settings.CAMEO_RETENTION_DAYS)
-    stale = Cameo.objects.annotate(used=Coalesce("last_used_at", "created_at")).filter(
-        Q(used__lt=cutoff), state=Cameo.State.ACTIVE
-    )
-    count = 0
-    for cameo in stale:
-        cameo_revoke(cameo=cameo, actor=None, reason="retention", take_down=False)
-        count += 1
-    return count
+def appearance_record(*, cameo: Cameo, user: User, job: Job, receipt: dict[str, Any]) -> Appearance:
+    """A use of the double: on the owner's list from the moment the job is submitted."""
+    Cameo.objects.filter(pk=cameo.pk).update(last_used_at=timezone.now())
+    return consent.appearance_record(cameo=cameo, user=user, job=job, receipt=receipt)

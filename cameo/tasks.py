@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from cameo.services import doubles_purge_unused
+from cameo.cascade import doubles_purge_unused
 
 
 @shared_task

@@ -5,6 +5,8 @@ from django.urls import path
 from cameo import api
 
 urlpatterns = [
+    # Withdrawing consent sets the cascade in motion (cameo.cascade), so cameo answers it.
+    path("consent/withdraw/", api.ConsentWithdrawApi.as_view(), name="consent-withdraw"),
     path("cameo/captures/", api.CaptureStartApi.as_view(), name="capture-start"),
     path("cameo/captures/<str:capture_id>/", api.CaptureDetailApi.as_view(), name="capture-detail"),
     path(

@@ -1,4 +1,6 @@
-"""API conventions: one JSON error shape for every 4xx, and cursor pagination."""
+"""API conventions: one JSON error shape for every 4xx, and cursor pagination.
+
+Services raise config.errors.ApplicationError; this is the edge that turns it into a response."""
 
 from __future__ import annotations
 
@@ -15,17 +17,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from config.errors import ApplicationError, NotFoundError
+
 logger = logging.getLogger(__name__)
-
-
-class ApiError(exceptions.APIException):
-    """An error with a stable machine-readable code, raised by services and views."""
-
-    def __init__(self, code: str, detail: str, status_code: int = 400, **extra: Any) -> None:
-        super().__init__(detail=detail, code=code)
-        self.status_code = status_code
-        self.error_code = code
-        self.extra = extra
 
 
 class CursorPage(CursorPagination):
@@ -63,7 +57,7 @@ def owned_or_404(queryset: QuerySet, *, user: Any, object_id: Any, what: str) ->
     object_uuid = parse_uuid(object_id)
     found = queryset.filter(id=object_uuid, owner_id=user.pk).first() if object_uuid else None
     if found is None:
-        raise exceptions.NotFound(f"No such {what}.")
+        raise NotFoundError(f"No such {what}.")
     return found
 
 
@@ -72,6 +66,10 @@ def error_body(code: str, detail: str, fields: dict[str, list[str]] | None = Non
 
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, ApplicationError):  # the domain's own errors, raised by services
+        body = error_body(exc.code, exc.message)
+        body.update(exc.extra)
+        return Response(body, status=exc.status)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -80,10 +78,7 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     if response is None:
         return None  # a real bug: let Django log it and answer 500
     assert isinstance(exc, exceptions.APIException)
-    if isinstance(exc, ApiError):
-        body = error_body(exc.error_code, str(exc.detail))
-        body.update(exc.extra)
-    elif isinstance(exc, exceptions.ValidationError):
+    if isinstance(exc, exceptions.ValidationError):
         fields = _flatten_fields(exc.detail)
         if isinstance(exc.detail, list):
             message = "; ".join(str(m) for m in exc.detail)

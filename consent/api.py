@@ -6,11 +6,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from cameo.selectors import audit_for_subject
-from config.api import ApiError, CursorPage
+from config.api import CursorPage
+from config.errors import ApplicationError
 from config.schema import cursor_page, error
 from consent import services
 from consent.models import ConsentAcceptance, ConsentDocument, ConsentEvent
+from consent.selectors import audit_for_subject
 
 
 class DocumentOutputSerializer(serializers.ModelSerializer):
@@ -78,39 +79,20 @@ class ConsentListApi(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         if not data.validated_data["accepted"]:
-            raise ApiError("consent_not_accepted", "Consent must be given explicitly.", 400)
+            raise ApplicationError("consent_not_accepted", "Consent must be given explicitly.", 400)
         document = ConsentDocument.objects.filter(
             kind=data.validated_data["kind"], version=data.validated_data["version"]
         ).first()
         if document is None:
-            raise ApiError("consent_document_missing", "No such consent document version.", 404)
+            raise ApplicationError(
+                "consent_document_missing", "No such consent document version.", 404
+            )
         acceptance = services.consent_accept(
             user=request.user,
             document=document,
             client=_client_metadata(request, data.validated_data["client"]),
         )
         return Response(AcceptanceOutputSerializer(acceptance).data, status=status.HTTP_201_CREATED)
-
-
-class ConsentWithdrawApi(APIView):
-    class InputSerializer(serializers.Serializer):
-        kind = serializers.ChoiceField(choices=ConsentDocument.Kind.choices)
-
-    class OutputSerializer(serializers.Serializer):
-        cameos_revoked = serializers.IntegerField(required=False)
-        captures_withdrawn = serializers.IntegerField(required=False)
-        jobs_cancelled = serializers.IntegerField()
-        videos_taken_down = serializers.IntegerField()
-
-    @extend_schema(
-        request=InputSerializer,
-        responses={200: OutputSerializer, 409: error("Nothing to withdraw (`consent_not_given`).")},
-    )
-    def post(self, request: Request) -> Response:
-        data = self.InputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        summary = services.consent_withdraw(user=request.user, kind=data.validated_data["kind"])
-        return Response(self.OutputSerializer(summary).data)
 
 
 class AuditListApi(APIView):

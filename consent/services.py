@@ -1,6 +1,8 @@
 """Writes on consent: acceptances, withdrawal, grants, cast authorisation, appearances.
 
-Every decision writes its ConsentEvent in the same transaction as the change.
+Every decision writes its ConsentEvent in the same transaction as the change. Consent is a
+ledger: it records and answers, and imports no app above it. What a "no" sets in motion
+(revoking doubles, cancelling jobs, taking videos down) is cameo.cascade's.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User, are_mutuals
-from config.api import ApiError
+from config.errors import ApplicationError
 from consent.models import Appearance, ConsentAcceptance, ConsentDocument, ConsentEvent, Grant
 
 Kind = ConsentDocument.Kind
@@ -29,7 +31,9 @@ def event(
 def current_document(kind: str) -> ConsentDocument:
     document = ConsentDocument.objects.filter(kind=kind).order_by("-version").first()
     if document is None:
-        raise ApiError("consent_document_missing", f"No {kind} consent document is published.", 503)
+        raise ApplicationError(
+            "consent_document_missing", f"No {kind} consent document is published.", 503
+        )
     return document
 
 
@@ -47,7 +51,7 @@ def has_consent(user: User, kind: str) -> bool:
 def require_consent(user: User, *kinds: str) -> None:
     missing = [kind for kind in kinds if not has_consent(user, kind)]
     if missing:
-        raise ApiError(
+        raise ApplicationError(
             "consent_required",
             f"Accept the current consent for {', '.join(missing)} first.",
             403,
@@ -59,7 +63,7 @@ def require_consent(user: User, *kinds: str) -> None:
 def consent_accept(*, user: User, document: ConsentDocument, client: dict) -> ConsentAcceptance:
     latest = current_document(document.kind)
     if latest.pk != document.pk:
-        raise ApiError(
+        raise ApplicationError(
             "consent_document_outdated",
             f"Version {document.version} is outdated; accept version {latest.version}.",
             409,
@@ -82,31 +86,23 @@ def consent_accept(*, user: User, document: ConsentDocument, client: dict) -> Co
 
 
 @transaction.atomic
-def consent_withdraw(*, user: User, kind: str) -> dict[str, int]:
-    """One call with observable consequences.
-
-    Withdrawing likeness or voice capture revokes the double: pending jobs that use it are
-    cancelled, videos that feature it are taken down and its biometric data is deleted.
-    Withdrawing use by others keeps the double for its owner and stops everyone else.
-    """
-    from cameo import services as cameo_services
-
+def consent_withdrawal_record(*, user: User, kind: str) -> None:
+    """Record that `user` withdrew `kind`. What follows from it is cameo.cascade's."""
     updated = ConsentAcceptance.objects.filter(
         user=user, document__kind=kind, withdrawn_at__isnull=True
     ).update(withdrawn_at=timezone.now())
     if not updated:
-        raise ApiError("consent_not_given", f"There is no {kind} consent to withdraw.", 409)
+        raise ApplicationError("consent_not_given", f"There is no {kind} consent to withdraw.", 409)
     event(ConsentEvent.Kind.CONSENT_WITHDRAWN, subject=user, actor=user, document=kind)
-    if kind in CAPTURE_KINDS:
-        return cameo_services.doubles_revoke_for_owner(owner=user, reason="consent_withdrawn")
-    return cameo_services.doubles_stop_others(owner=user, reason="consent_withdrawn")
 
 
 # --- Grants -----------------------------------------------------------------------------------
 @transaction.atomic
 def grant_request(*, cameo: Any, grantee: User, note: str = "") -> Grant:
     if cameo.owner_id == grantee.pk:
-        raise ApiError("grant_self", "You do not need permission to use your own cameo.", 400)
+        raise ApplicationError(
+            "grant_self", "You do not need permission to use your own cameo.", 400
+        )
     grant, created = Grant.objects.get_or_create(
         cameo=cameo, grantee=grantee, defaults={"note": note}
     )
@@ -129,7 +125,7 @@ def grant_request(*, cameo: Any, grantee: User, note: str = "") -> Grant:
 @transaction.atomic
 def grant_decide(*, grant: Grant, actor: User, approve: bool) -> Grant:
     if grant.state != Grant.State.REQUESTED:
-        raise ApiError("grant_not_pending", f"This request is already {grant.state}.", 409)
+        raise ApplicationError("grant_not_pending", f"This request is already {grant.state}.", 409)
     grant.state = Grant.State.APPROVED if approve else Grant.State.DENIED
     grant.decided_at = timezone.now()
     grant.save(update_fields=["state", "decided_at"])
@@ -146,10 +142,10 @@ def grant_decide(*, grant: Grant, actor: User, approve: bool) -> Grant:
 
 @transaction.atomic
 def grant_revoke(*, grant: Grant, actor: User) -> Grant:
-    from cameo.services import jobs_cancel_for_cameo
-
     if grant.state != Grant.State.APPROVED:
-        raise ApiError("grant_not_approved", "Only an approved grant can be withdrawn.", 409)
+        raise ApplicationError(
+            "grant_not_approved", "Only an approved grant can be withdrawn.", 409
+        )
     grant.state, grant.decided_at = Grant.State.REVOKED, timezone.now()
     grant.save(update_fields=["state", "decided_at"])
     event(
@@ -159,7 +155,6 @@ def grant_revoke(*, grant: Grant, actor: User) -> Grant:
         cameo=grant.cameo,
         grantee=grant.grantee.username,
     )
-    jobs_cancel_for_cameo(cameo=grant.cameo, used_by=grant.grantee, reason="grant_revoked")
     return grant
 
 
@@ -191,7 +186,7 @@ def _refuse(cameo: Any, user: User, stage: str, reason: str, code: str, message:
         stage=stage,
         reason=reason,
     )
-    raise ApiError(code, message, 403)
+    raise ApplicationError(code, message, 403)
 
 
 def cast_authorize(*, cameo: Any, user: User, stage: str, job: Any = None) -> dict[str, Any]:
@@ -240,30 +235,17 @@ def cast_authorize(*, cameo: Any, user: User, stage: str, job: Any = None) -> di
 @transaction.atomic
 def appearance_record(*, cameo: Any, user: User, job: Any, receipt: dict[str, Any]) -> Appearance:
     """A use of the double, visible to its owner from the moment a job is submitted."""
-    from cameo.models import Cameo
-
-    Cameo.objects.filter(pk=cameo.pk).update(last_used_at=timezone.now())
     return Appearance.objects.create(cameo=cameo, used_by=user, job=job, receipt=receipt)
 
 
 @transaction.atomic
-def appearance_take_down(*, appearance: Appearance, actor: User, reason: str) -> Appearance:
-    from media.models import Video
-
-    now = timezone.now()
+def appearance_mark_taken_down(
+    *, appearance: Appearance, actor: User | None, reason: str
+) -> Appearance:
+    """Record the takedown of a use of the double (the video goes: cameo.cascade)."""
     if appearance.taken_down_at is None:
-        appearance.taken_down_at = now
+        appearance.taken_down_at = timezone.now()
         appearance.save(update_fields=["taken_down_at"])
-    if appearance.video_id:
-        from feeds.models import Post
-
-        Video.objects.filter(pk=appearance.video_id).exclude(state=Video.State.TAKEN_DOWN).update(
-            state=Video.State.TAKEN_DOWN, taken_down_at=now, takedown_reason=reason
-        )
-        # The published post goes with it, from every feed at once.
-        Post.objects.filter(video_id=appearance.video_id).update(
-            state=Post.State.TAKEN_DOWN, taken_down_at=now
-        )
     event(
         ConsentEvent.Kind.APPEARANCE_TAKEN_DOWN,
         subject=appearance.cameo.owner,

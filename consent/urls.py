@@ -7,6 +7,5 @@ from consent import api
 urlpatterns = [
     path("consent/documents/", api.DocumentListApi.as_view(), name="consent-documents"),
     path("consent/", api.ConsentListApi.as_view(), name="consent-list"),
-    path("consent/withdraw/", api.ConsentWithdrawApi.as_view(), name="consent-withdraw"),
     path("consent/audit/", api.AuditListApi.as_view(), name="consent-audit"),
 ]

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
-from config.api import ApiError
+from config.errors import ApplicationError
 from config.links import media_url
 from config.schema import CHRONOLOGICAL, FOR_YOU, error, feed_page
 from feeds import selectors, services
@@ -96,7 +96,7 @@ def _keyset(queryset: Any, request: Request) -> Response:
         try:
             queryset = queryset.filter(id__lt=int(before))
         except ValueError:
-            raise ApiError("invalid_cursor", "`before` must be a post id.", 400) from None
+            raise ApplicationError("invalid_cursor", "`before` must be a post id.", 400) from None
     posts = list(selectors.with_cards(queryset.order_by("-id"))[: selectors.PAGE + 1])
     more = len(posts) > selectors.PAGE
     posts = posts[: selectors.PAGE]
@@ -145,10 +145,10 @@ class PostDetailApi(APIView):
     @extend_schema(request=UpdateSerializer, responses={200: PostCardSerializer})
     def patch(self, request: Request, post_id: int) -> Response:
         if not request.user.is_authenticated:
-            raise ApiError("not_authenticated", "Log in to edit a post.", 401)
+            raise ApplicationError("not_authenticated", "Log in to edit a post.", 401)
         post = selectors.access_post(viewer=request.user, post_id=post_id)
         if post.author_id != request.user.pk:
-            raise ApiError("permission_denied", "Only the author may edit a post.", 403)
+            raise ApplicationError("permission_denied", "Only the author may edit a post.", 403)
         data = self.UpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         services.post_update(post=post, **data.validated_data)
@@ -258,10 +258,11 @@ class TakedownApi(APIView):
     def post(self, request: Request, post_id: int) -> Response:
         post = selectors.access_post(viewer=request.user, post_id=post_id)
         if post.author_id != request.user.pk and not request.user.is_staff:
-            raise ApiError("permission_denied", "Only the author or a moderator may do that.", 403)
-        services.post_take_down(
-            post=post, reason="author" if post.author_id == request.user.pk else "moderator"
-        )
+            raise ApplicationError(
+                "permission_denied", "Only the author or a moderator may do that.", 403
+            )
+        reason = "author" if post.author_id == request.user.pk else "moderator"
+        services.post_take_down(post=post, actor=request.user, reason=reason)
         return Response({"id": post.id, "state": "taken_down"})
 
 

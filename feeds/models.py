@@ -113,3 +113,18 @@ class TopicWeight(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["user", "topic"], name="one_weight_per_topic")
         ]
+
+
+class Takedown(models.Model):
+    """Who took a post down, why and when: written by feeds.services.post_take_down, the only
+    code that takes a post down. actor is None for the system (retention, a cascade)."""
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="takedowns")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.CharField(max_length=60)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["post", "-created_at"])]

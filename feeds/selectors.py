@@ -13,10 +13,10 @@ from django.core.cache import cache
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
-from rest_framework.exceptions import NotFound
 
 from accounts.models import Follow, User
 from config.api import parse_uuid
+from config.errors import NotFoundError
 from feeds.models import Like, Post, TopicWeight, View
 from media.models import Video
 
@@ -56,7 +56,7 @@ def access_post(*, viewer: User | None, post_id: Any) -> Post:
     try:
         post = visible_posts(viewer).select_related("video", "author").get(pk=int(post_id))
     except (Post.DoesNotExist, ValueError, TypeError):
-        raise NotFound("No such post.") from None
+        raise NotFoundError("No such post.") from None
     return post
 
 
@@ -79,7 +79,7 @@ def access_video(*, user: User | None, video_id: Any) -> Video:
     video_uuid = parse_uuid(video_id)
     video = visible_videos(user).filter(id=video_uuid).first() if video_uuid else None
     if video is None:
-        raise NotFound("No such video.")
+        raise NotFoundError("No such video.")
     return video
 
 
@@ -238,12 +238,12 @@ def for_you_page(viewer: User | None, cursor: str | None) -> tuple[list[Post], s
         try:
             session, offset, owner = signing.loads(cursor, salt=_SALT, max_age=SNAPSHOT_TTL)
         except signing.BadSignature:
-            raise NotFound("This feed cursor is invalid or has expired.") from None
+            raise NotFoundError("This feed cursor is invalid or has expired.") from None
         if owner != user_key:
-            raise NotFound("This feed cursor is not yours.")
+            raise NotFoundError("This feed cursor is not yours.")
         pages = cache.get(f"foryou:{session}")
         if pages is None:
-            raise NotFound("This feed session has expired; start again from the top.")
+            raise NotFoundError("This feed session has expired; start again from the top.")
     else:
         session, offset = uuid.uuid4().hex, 0
         pages = for_you_pages(viewer)

@@ -11,9 +11,10 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Follow, User
-from config.api import ApiError
-from feeds.models import Comment, Hashtag, Like, Post, Share, TopicWeight, View
+from config.errors import ApplicationError
+from feeds.models import Comment, Hashtag, Like, Post, Share, Takedown, TopicWeight, View
 from media.models import Video
+from media.services import video_take_down
 
 HASHTAG = re.compile(r"#(\w{1,60})")
 TOPICS = {
@@ -78,9 +79,9 @@ def post_publish(
     *, video: Video, author: User, caption: str, visibility: str, remix_of: Post | None = None
 ) -> Post:
     if video.owner_id != author.pk:
-        raise ApiError("not_found", "No such video.", 404)
+        raise ApplicationError("not_found", "No such video.", 404)
     if video.state != Video.State.DRAFT:
-        raise ApiError("video_not_draft", f"This video is {video.state}.", 409)
+        raise ApplicationError("video_not_draft", f"This video is {video.state}.", 409)
     post = Post.objects.create(
         video=video,
         author=author,
@@ -143,7 +144,7 @@ def post_unlike(*, post: Post, user: User) -> bool:
 @transaction.atomic
 def post_comment(*, post: Post, user: User, body: str, parent: Comment | None = None) -> Comment:
     if parent is not None and (parent.post_id != post.pk or parent.parent_id is not None):
-        raise ApiError("comment_thread_too_deep", "Replies go one level deep.", 400)
+        raise ApplicationError("comment_thread_too_deep", "Replies go one level deep.", 400)
     comment = Comment.objects.create(post=post, author=user, body=body, parent=parent)
     _bump(post, "comment_count", 1)
     return comment
@@ -168,12 +169,18 @@ def post_view(*, post: Post, user: User | None, watch_ms: int) -> View:
 
 
 @transaction.atomic
-def post_take_down(*, post: Post, reason: str) -> Post:
+def post_take_down(*, post: Post, actor: User | None, reason: str) -> Post:
+    """Take the post down from every feed at once, and its video with it, and record who
+    did it and why. The only code that takes a post down; a second call changes nothing."""
     now = timezone.now()
-    Post.objects.filter(pk=post.pk).update(state=Post.State.TAKEN_DOWN, taken_down_at=now)
-    Video.objects.filter(pk=post.video_id).update(
-        state=Video.State.TAKEN_DOWN, taken_down_at=now, takedown_reason=reason
+    updated = (
+        Post.objects.filter(pk=post.pk)
+        .exclude(state=Post.State.TAKEN_DOWN)
+        .update(state=Post.State.TAKEN_DOWN, taken_down_at=now)
     )
+    if updated:
+        Takedown.objects.create(post=post, actor=actor, reason=reason)
+    video_take_down(video_id=post.video_id, reason=reason)
     post.refresh_from_db()
     return post
 
@@ -181,7 +188,7 @@ def post_take_down(*, post: Post, reason: str) -> Post:
 # --- The social graph ---------------------------------------------------------------------
 def follow(*, follower: User, followee: User) -> None:
     if follower.pk == followee.pk:
-        raise ApiError("follow_self", "You cannot follow yourself.", 400)
+        raise ApplicationError("follow_self", "You cannot follow yourself.", 400)
     Follow.objects.get_or_create(follower=follower, followee=followee)
 
 
@@ -214,7 +221,7 @@ def feed_steer(*, user: User, text: str) -> dict[str, float]:
             delta = -1.0
         changes[topic] = changes.get(topic, 0.0) + delta
     if not changes:
-        raise ApiError(
+        raise ApplicationError(
             "steering_not_understood",
             "Say what you want more or less of, e.g. 'more cooking, fewer pranks'.",
             400,

@@ -11,7 +11,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from config.api import ApiError
+from cameo.selectors import access_cameo
+from cameo.services import appearance_record
+from config.errors import ApplicationError
+from consent.services import cast_authorize
 from generation.models import StageCost
 from generation.pipeline.plan import PlanRequest, planner_from_config
 from generation.pipeline.storyboard import Storyboard, StoryboardError
@@ -64,7 +67,7 @@ def storyboard_from_request(
         board.validate(max_seconds=settings.GENERATION_MAX_SECONDS)
         return board
     except StoryboardError as exc:
-        raise ApiError("storyboard_invalid", str(exc), 400, field=exc.field) from None
+        raise ApplicationError("storyboard_invalid", str(exc), 400, field=exc.field) from None
 
 
 def daily_budget_check(owner: User, *, kind: str, limit: int, code: str, what: str) -> None:
@@ -72,7 +75,7 @@ def daily_budget_check(owner: User, *, kind: str, limit: int, code: str, what: s
     since = timezone.now() - timedelta(days=1)
     used = Job.objects.filter(owner=owner, kind=kind, created_at__gte=since).count()
     if used >= limit:
-        raise ApiError(code, f"You have used your {limit} {what} for today.", 429)
+        raise ApplicationError(code, f"You have used your {limit} {what} for today.", 429)
 
 
 def budget_check(owner: User) -> None:
@@ -122,7 +125,7 @@ def _cast_subjects(board: Storyboard, cast: list[CastRequest], names: dict[str, 
             for shot in board.shots:
                 shot.subjects.append(subject)
         elif subject not in {s.name for s in board.subjects}:
-            raise ApiError("cast_subject_unknown", f"No subject {subject!r} to cast.", 400)
+            raise ApplicationError("cast_subject_unknown", f"No subject {subject!r} to cast.", 400)
         elif subject in free:
             free.remove(subject)
         pairs.append({"cameo_id": member.cameo_id, "subject": subject})
@@ -141,7 +144,7 @@ def _cast_with_storyboard_cameos(board: Storyboard, cast: list[CastRequest]) -> 
             extra.append(CastRequest(str(cameo_id), subject.name))
             listed.add(cameo_id)
     if len(cast) + len(extra) > MAX_CAST:
-        raise ApiError("cast_too_large", f"At most {MAX_CAST} cameos per video.", 400)
+        raise ApplicationError("cast_too_large", f"At most {MAX_CAST} cameos per video.", 400)
     return [*cast, *extra]
 
 
@@ -154,9 +157,6 @@ def generation_submit(
     prompt: str,
     idempotency_key: str = "",
 ) -> tuple[Job, float]:
-    from cameo.selectors import access_cameo
-    from consent.services import appearance_record, cast_authorize
-
     budget_check(owner)
     cast = _cast_with_storyboard_cameos(board, cast)
     cameos = {m.cameo_id: access_cameo(user=owner, cameo_id=m.cameo_id) for m in cast}

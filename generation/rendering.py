@@ -16,7 +16,7 @@ from django.core.files import File
 from django.core.files.storage import default_storage
 
 from cameo.models import Cameo
-from config.api import ApiError
+from config.errors import ApplicationError
 from consent.models import Appearance
 from consent.services import cast_authorize
 from generation.pipeline.cast import CastMember, CastRefused
@@ -63,8 +63,8 @@ def authorizer(job: Job) -> Callable[[str], dict[str, Any]]:
         cameo = Cameo.objects.select_related("owner").get(id=cameo_id)
         try:
             return cast_authorize(cameo=cameo, user=job.owner, stage="render", job=job)
-        except ApiError as refused:
-            raise CastRefused(cameo_id, refused.error_code, str(refused.detail)) from None
+        except ApplicationError as refused:
+            raise CastRefused(cameo_id, refused.code, refused.message) from None
 
     return authorize
 

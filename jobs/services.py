@@ -16,7 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
-from config.api import ApiError
+from config.errors import ApplicationError
 from jobs.lifecycle import job_publish, lease_length
 from jobs.models import Job
 from jobs.runner import dispatch
@@ -46,7 +46,7 @@ def job_submit(
         ).first()
         if existing is not None:
             if existing.params != params:
-                raise ApiError(
+                raise ApplicationError(
                     "idempotency_conflict",
                     "This Idempotency-Key was already used for a different request.",
                     409,
@@ -71,7 +71,7 @@ def job_submit(
 @transaction.atomic
 def job_cancel(*, job: Job) -> Job:
     if job.is_terminal:
-        raise ApiError("job_finished", f"The job is already {job.state}.", 409)
+        raise ApplicationError("job_finished", f"The job is already {job.state}.", 409)
     Job.objects.filter(id=job.id, state__in=[Job.State.QUEUED, Job.State.RUNNING]).update(
         state=Job.State.CANCELLED, finished_at=timezone.now(), lease_until=None
     )
@@ -84,7 +84,7 @@ def job_cancel(*, job: Job) -> Job:
 def job_retry(*, job: Job) -> Job:
     """Run a failed or cancelled job again from its recorded params; earlier outputs stay."""
     if job.state not in (Job.State.FAILED, Job.State.CANCELLED):
-        raise ApiError("job_not_retryable", f"A {job.state} job cannot be retried.", 409)
+        raise ApplicationError("job_not_retryable", f"A {job.state} job cannot be retried.", 409)
     Job.objects.filter(id=job.id).update(
         state=Job.State.QUEUED,
         progress=0,

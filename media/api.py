@@ -16,7 +16,8 @@ from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
-from config.api import ApiError, json_error
+from config.api import json_error
+from config.errors import ApplicationError
 from config.links import media_name_from_token, media_url
 from config.schema import error
 from jobs.api import IDEMPOTENCY, JobOutputSerializer, JobSubmitThrottle, idempotency_key
@@ -133,7 +134,9 @@ class UploadTranscodeApi(APIView):
     def post(self, request: Request, upload_id: str) -> Response:
         upload = access_upload(user=request.user, upload_id=upload_id)
         if upload.state != Upload.State.READY or upload.kind != Upload.Kind.VIDEO:
-            raise ApiError("upload_not_ready", "Only accepted videos can be transcoded.", 409)
+            raise ApplicationError(
+                "upload_not_ready", "Only accepted videos can be transcoded.", 409
+            )
         job, _ = job_submit(
             owner=request.user,
             kind="media.transcode",

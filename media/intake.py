@@ -17,7 +17,7 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 
 from accounts.models import User
-from config.api import ApiError
+from config.errors import ApplicationError
 from generation.pipeline.probe import (
     AUDIO_FAMILIES,
     IMAGE_FAMILIES,
@@ -52,14 +52,14 @@ EXTENSIONS = {
 STATUS = {"unsupported_media_type": 415}
 
 
-def _too_large() -> ApiError:
-    return ApiError(
+def _too_large() -> ApplicationError:
+    return ApplicationError(
         "upload_too_large", f"The file is larger than {settings.UPLOAD_MAX_BYTES} bytes.", 413
     )
 
 
-def _refused(exc: ProbeError) -> ApiError:
-    return ApiError(exc.code, str(exc), STATUS.get(exc.code, 422))
+def _refused(exc: ProbeError) -> ApplicationError:
+    return ApplicationError(exc.code, str(exc), STATUS.get(exc.code, 422))
 
 
 def _family(path: Path, kind: str) -> str:
@@ -69,12 +69,14 @@ def _family(path: Path, kind: str) -> str:
     except ProbeError as exc:
         raise _refused(exc) from None
     if family not in ACCEPTED[kind]:
-        raise ApiError("unsupported_media_type", f"Expected {kind}, got a {family} file.", 415)
+        raise ApplicationError(
+            "unsupported_media_type", f"Expected {kind}, got a {family} file.", 415
+        )
     return family
 
 
 def media_check(path: Path, kind: str) -> MediaProbe:
-    """Probe the file and hold it to the bounds for its kind; raises ApiError with a code.
+    """Probe the file and hold it to the bounds for its kind; raises ApplicationError with a code.
 
     The pixel bound is checked by the probe from the header or container, before decoding."""
     _family(path, kind)
@@ -83,9 +85,9 @@ def media_check(path: Path, kind: str) -> MediaProbe:
     except ProbeError as exc:
         raise _refused(exc) from None
     if kind == Upload.Kind.VIDEO and not media.has_video:
-        raise ApiError("media_no_video", "The file has no video stream.", 422)
+        raise ApplicationError("media_no_video", "The file has no video stream.", 422)
     if kind != Upload.Kind.IMAGE and media.duration_s > settings.UPLOAD_MAX_SECONDS:
-        raise ApiError(
+        raise ApplicationError(
             "media_too_long",
             f"{media.duration_s:.1f} s is over the {settings.UPLOAD_MAX_SECONDS} s limit.",
             422,
@@ -128,7 +130,7 @@ def upload_create(*, owner: User, kind: str, uploaded: UploadedFile) -> Upload:
     if uploaded.size is None or uploaded.size > settings.UPLOAD_MAX_BYTES:
         raise _too_large()
     if uploaded.size == 0:
-        raise ApiError("upload_empty", "The file is empty.", 400)
+        raise ApplicationError("upload_empty", "The file is empty.", 400)
     with on_disk(uploaded) as path, media_accept(path, kind) as (stored, media):
         upload = Upload(
             owner=owner,
@@ -154,7 +156,7 @@ PRESIGN_TTL_SECONDS = 900
 def upload_presign(*, owner: User, kind: str) -> tuple[Upload, dict[str, Any]]:
     """Reserve an object name and return a presigned POST that S3 itself holds to the cap."""
     if not settings.S3_BUCKET:
-        raise ApiError(
+        raise ApplicationError(
             "presign_unavailable", "Direct uploads need S3 storage; upload through the API.", 409
         )
     upload = Upload(owner=owner, kind=kind, state=Upload.State.PENDING, extension="bin")
@@ -175,10 +177,14 @@ def upload_complete(*, upload: Upload) -> Upload:
     if upload.state == Upload.State.READY:
         return upload
     if upload.state != Upload.State.PENDING:
-        raise ApiError("upload_rejected", f"This upload was rejected ({upload.reject_code}).", 409)
+        raise ApplicationError(
+            "upload_rejected", f"This upload was rejected ({upload.reject_code}).", 409
+        )
     name = upload.file.name
     if not default_storage.exists(name):
-        raise ApiError("upload_missing", "Nothing was uploaded to the presigned URL yet.", 409)
+        raise ApplicationError(
+            "upload_missing", "Nothing was uploaded to the presigned URL yet.", 409
+        )
     try:
         size = default_storage.size(name)
         if size > settings.UPLOAD_MAX_BYTES:
@@ -187,10 +193,10 @@ def upload_complete(*, upload: Upload) -> Upload:
             if stored != path:
                 _replace_stored(upload, stored, EXTENSIONS[media.family])
             size = stored.stat().st_size
-    except ApiError as exc:
+    except ApplicationError as exc:
         default_storage.delete(name)
         Upload.objects.filter(id=upload.id).update(
-            state=Upload.State.REJECTED, reject_code=exc.error_code
+            state=Upload.State.REJECTED, reject_code=exc.code
         )
         raise
     upload.state = Upload.State.READY

@@ -11,7 +11,7 @@ from typing import Any
 from django.core.files.uploadedfile import UploadedFile
 from django.db.models import QuerySet
 
-from config.api import ApiError
+from config.errors import ApplicationError
 from generation.pipeline.fingerprint import (
     MATCH_THRESHOLD,
     VERSION,
@@ -41,7 +41,7 @@ def provenance_lookup(
     which video and post it is only if they could see them anyway (the caller's querysets:
     who sees what is the feeds' rule, not media's)."""
     if uploaded.size is None or uploaded.size == 0:
-        raise ApiError("upload_empty", "The file is empty.", 400)
+        raise ApplicationError("upload_empty", "The file is empty.", 400)
     with intake.on_disk(uploaded) as path:
         intake.media_check(path, "video")
         candidate = fingerprint(path)

@@ -9,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import ApiError
+from config.errors import ApplicationError
 from config.schema import error
 from feeds.selectors import access_post, visible_posts
 from jobs.api import IDEMPOTENCY, JobOutputSerializer, JobSubmitThrottle
@@ -115,7 +115,7 @@ class RemixCreateApi(APIView):
         else:
             source = visible_posts(request.user).filter(video_id=found["source_video_id"]).first()
             if source is None:
-                raise ApiError("not_found", "No such video.", 404)
+                raise ApplicationError("not_found", "No such video.", 404)
         remix = services.remix_submit(
             owner=request.user,
             source=source,

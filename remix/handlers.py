@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from config.api import ApiError
+from config.errors import ApplicationError
 from feeds.models import Post
 from generation.generations import stage_costs_record
 from generation.rendering import video_keep, workdir_remove
@@ -24,8 +24,8 @@ def _source_checked(remix: Remix, job: Job) -> Post:
         raise JobFailed("source_unavailable", "The source video was deleted.")
     try:
         remix_permitted(post=post, user=job.owner)
-    except ApiError as refused:
-        raise JobFailed(refused.error_code, str(refused.detail)) from None
+    except ApplicationError as refused:
+        raise JobFailed(refused.code, refused.message) from None
     return post
 
 

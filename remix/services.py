@@ -10,8 +10,9 @@ from django.db import transaction
 from accounts.models import User
 from cameo.models import Cameo
 from cameo.selectors import access_cameo
-from config.api import ApiError
-from consent.services import appearance_record, cast_authorize
+from cameo.services import appearance_record
+from config.errors import ApplicationError
+from consent.services import cast_authorize
 from feeds.models import Post
 from generation.generations import daily_budget_check
 from generation.models import StageCost
@@ -30,11 +31,13 @@ def remix_permitted(*, post: Post, user: User) -> None:
     """Each author up the chain decides: a remix of a remix still remixes the original, so
     remixing switched off on any ancestor holds for everyone but that ancestor's author."""
     if post.state != Post.State.LIVE or post.video.state != Video.State.PUBLISHED:
-        raise ApiError("source_unavailable", "This video is no longer available to remix.", 409)
+        raise ApplicationError(
+            "source_unavailable", "This video is no longer available to remix.", 409
+        )
     for ancestor in ancestry_of(post):
         if not ancestor.allow_remix and ancestor.author_id != user.pk:
             whose = "this video" if ancestor.pk == post.pk else "the video this one remixes"
-            raise ApiError(
+            raise ApplicationError(
                 "remix_not_allowed", f"The author does not allow remixes of {whose}.", 403
             )
 
@@ -84,7 +87,7 @@ def budget_check(owner: User) -> None:
 def _background_upload(owner: User, upload_id: Any) -> Upload:
     upload = access_upload(user=owner, upload_id=upload_id)
     if upload.kind != Upload.Kind.IMAGE or upload.state != Upload.State.READY:
-        raise ApiError(
+        raise ApplicationError(
             "background_upload_invalid",
             "The background must be an accepted image upload.",
             400,
@@ -124,7 +127,9 @@ def remix_submit(
             try:  # a setting we cannot draw is refused now, not after a queue wait
                 background_words(background_prompt)
             except RemixError as exc:
-                raise ApiError(exc.code, exc.message, 400, field="background_prompt") from None
+                raise ApplicationError(
+                    exc.code, exc.message, 400, field="background_prompt"
+                ) from None
     # A remix is a new video of everyone it keeps: each double already in the source must be
     # one the remixer may use, and its owner sees the remix among its appearances.
     kept = [c for c in source_cameos(source) if cameo is None or c.pk != cameo.pk]

@@ -18,7 +18,7 @@ def may_cast(cameo: Any, user: User) -> bool:
     try:
         cast_authorize(cameo=cameo, user=user, stage="submission")
     except Exception as refused:
-        assert getattr(refused, "error_code", None) in {"cameo_not_permitted", "cameo_revoked"}
+        assert getattr(refused, "code", None) in {"cameo_not_permitted", "cameo_revoked"}
         return False
     return True
 
@@ -86,7 +86,7 @@ def test_everyone_means_everyone_while_use_by_others_consent_stands(
 
 
 def test_a_revoked_cameo_cannot_be_cast_even_by_its_owner(owner: User) -> None:
-    from cameo.services import cameo_revoke
+    from cameo.cascade import cameo_revoke
 
     cameo = make_verified_cameo(owner, audience="everyone")
     cameo_revoke(cameo=cameo, actor=owner, reason="owner_revoked")

@@ -9,8 +9,10 @@ from django.core.files.storage import default_storage
 from rest_framework.test import APIClient
 
 from accounts.models import User
+from cameo import cascade
+from cameo.cascade import doubles_purge_unused
 from cameo.models import Biometrics, Cameo, Capture
-from cameo.services import capture_start, doubles_purge_unused
+from cameo.services import capture_start
 from consent import services
 from consent.models import Appearance, ConsentEvent
 from jobs.models import Job
@@ -57,7 +59,7 @@ def test_consent_is_accepted_explicitly_with_version_time_and_client(
 def test_nothing_biometric_is_captured_before_consent(owner: User) -> None:
     with pytest.raises(Exception) as raised:
         capture_start(owner=owner)
-    assert raised.value.error_code == "consent_required"  # type: ignore[attr-defined]
+    assert raised.value.code == "consent_required"  # type: ignore[attr-defined]
     assert set(raised.value.extra["missing"]) == {"likeness_capture", "voice_capture"}  # type: ignore[attr-defined]
     assert not Capture.objects.exists()
 
@@ -120,7 +122,7 @@ def test_withdrawing_use_by_others_stops_others_but_keeps_the_double(
     Appearance.objects.create(cameo=cameo, used_by=owner, video=mine)
     Appearance.objects.create(cameo=cameo, used_by=friend, video=theirs)
     with django_capture_on_commit_callbacks(execute=True):
-        summary = services.consent_withdraw(user=owner, kind="use_by_others")
+        summary = cascade.consent_withdraw(user=owner, kind="use_by_others")
     assert summary == {"jobs_cancelled": 0, "videos_taken_down": 1}
     assert Video.objects.get(pk=mine.pk).state == Video.State.PUBLISHED
     assert Video.objects.get(pk=theirs.pk).state == Video.State.TAKEN_DOWN
@@ -128,7 +130,7 @@ def test_withdrawing_use_by_others_stops_others_but_keeps_the_double(
     assert cameo.is_active and Biometrics.objects.filter(cameo=cameo).exists()
     with pytest.raises(Exception) as raised:
         services.cast_authorize(cameo=cameo, user=friend, stage="submission")
-    assert raised.value.error_code == "cameo_not_permitted"  # type: ignore[attr-defined]
+    assert raised.value.code == "cameo_not_permitted"  # type: ignore[attr-defined]
     assert services.cast_authorize(cameo=cameo, user=owner, stage="submission")["basis"] == "owner"
 
 
@@ -153,7 +155,7 @@ def test_withdrawal_cancels_a_verification_in_flight_and_deletes_its_clip(
     clip = default_storage.save(f"{capture.prefix}/clip.mp4", ContentFile(b"clip bytes"))
     Capture.objects.filter(pk=capture.pk).update(state="verifying", job=job, clip=clip)
     with django_capture_on_commit_callbacks(execute=True):
-        summary = services.consent_withdraw(user=owner, kind="voice_capture")
+        summary = cascade.consent_withdraw(user=owner, kind="voice_capture")
     assert summary["captures_withdrawn"] == 1 and summary["jobs_cancelled"] == 1
     assert Job.objects.get(pk=job.pk).state == "cancelled"
     assert not default_storage.exists(clip)

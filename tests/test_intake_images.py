@@ -27,7 +27,7 @@ from rest_framework.test import APIClient
 from skimage import data as photos
 
 from accounts.models import User
-from config.api import ApiError
+from config.errors import ApplicationError
 from generation.pipeline.imageheader import image_header
 from media import intake
 from media.models import Upload
@@ -182,9 +182,9 @@ def test_no_decoder_is_handed_the_png_bomb(
     monkeypatch.setattr(Image, "open", decoder_called)
     monkeypatch.setattr(cv2, "imread", decoder_called)
     uploaded = SimpleUploadedFile("huge.png", bomb.read_bytes())
-    with pytest.raises(ApiError) as refused:
+    with pytest.raises(ApplicationError) as refused:
         intake.upload_create(owner=owner, kind="image", uploaded=uploaded)
-    assert refused.value.error_code == "media_too_many_pixels"
+    assert refused.value.code == "media_too_many_pixels"
     assert not Upload.objects.exists()
 
 

@@ -140,7 +140,7 @@ def test_an_idempotency_key_reused_for_other_params_is_a_conflict(owner: User) -
     services.job_submit(owner=owner, kind="test.echo", params={"n": 1}, idempotency_key="k1")
     with pytest.raises(Exception) as raised:
         services.job_submit(owner=owner, kind="test.echo", params={"n": 2}, idempotency_key="k1")
-    assert getattr(raised.value, "error_code", None) == "idempotency_conflict"
+    assert getattr(raised.value, "code", None) == "idempotency_conflict"
 
 
 # --- Claiming and running ---------------------------------------------------------------------

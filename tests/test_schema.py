@@ -202,7 +202,9 @@ def test_the_documented_page_is_the_one_the_api_answers(
 
 @pytest.mark.services
 @pytest.mark.slow
-@pytest.mark.django_db(transaction=True)
+# Serialized like every transactional test here: a plain flush would re-create the content
+# types under new ids, and the next serialized test could not restore its own.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_docs_render_in_a_browser_from_this_server_alone(
     live_url: str,
     browser: Any,  # noqa: F811 - the fixture imported above

@@ -77,7 +77,7 @@ def test_a_media_link_stops_working_the_moment_its_video_is_taken_down(
     assert anonymous.get(links["url"]).status_code == 200
     assert anonymous.get(links["poster_url"]).status_code == 200
     # when the post is taken down, the links made before it stop at once
-    feed_services.post_take_down(post=post, reason="author")
+    feed_services.post_take_down(post=post, actor=owner, reason="author")
     for url in (links["url"], links["poster_url"]):
         gone = anonymous.get(url)
         assert gone.status_code == 410

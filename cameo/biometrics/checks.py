@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from cameo.biometrics import contract as v
 from cameo.biometrics import measures, media
-from cameo.biometrics import verify as v
 from cameo.biometrics import voice as voice_lib
 from cameo.biometrics.faces import Face, FaceBackend, face_backend
 

@@ -8,185 +8,33 @@ at import time; each model loads once per process on first use.
 
 from __future__ import annotations
 
-import math
-import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from cameo.biometrics import checks
+from cameo.biometrics.contract import (
+    REJECTION_CODES,
+    Challenge,
+    OtherDouble,
+    VerificationRejected,
+    VerifiedDouble,
+    VoiceProfile,
+    _jsonable,
+    _Progress,
+)
 from cameo.biometrics.cutout import CUTOUT_MODEL
 from cameo.biometrics.voice import VOICE_MODEL
 
-# The codes a rejection carries. Lighting uses one code, `badly_lit`, for a face that is too
-# dark and for one that is blown out. `unreadable` is for a file no decoder can open.
-REJECTION_CODES = frozenset(
-    {
-        "unreadable",
-        "clip_too_short",
-        "clip_too_long",
-        "no_audio",
-        "no_speech",
-        "no_face",
-        "multiple_faces",
-        "too_blurry",
-        "badly_lit",
-        "no_head_turn",
-        "identity_changed",
-        "impersonation",
-    }
-)
-
-MIN_DURATION_S, MAX_DURATION_S = 3.0, 20.0
-SPEECH_SLACK_S = 1.5  # people finish reading a moment after the digits disappear
-MIN_SPEECH_IN_WINDOW_S = 0.8  # four digits read aloud take 1.2-2.5 s (espeak-ng: 1.2 s)
-
-SAMPLE_EVERY_S = 0.25  # 4 frames a second catches a head turn of a second or more
-MAX_SAMPLED_FRAMES = 48
-ANALYSIS_MAX_SIDE = 960  # frames are scaled to fit; faces are measured at fixed sizes anyway
-
-MIN_FACE_WIDTH = 0.08  # of the frame's width: smaller faces are background, not the subject
-FACE_PRESENT_MIN_FRACTION = 0.6  # of the sampled frames
-SECOND_FACE_MIN_HEIGHT = 0.35  # a second face counts from this fraction of the subject's height
-MULTIPLE_FACES_MIN_FRAMES = 2
-
-MIN_SHARPNESS = 20.0  # measures.sharpness: sharp captures 60-90, Gaussian blur of 1.5 px 12
-MIN_BRIGHTNESS, MAX_BRIGHTNESS = 45.0, 215.0  # mean grey level of the inner face
-
-MIN_TURN_DEG = 15.0  # estimated yaw away from the starting pose, towards the side asked for
-
-MAX_EMBEDDED_FRAMES = 12
-FRONTAL_DEG = 15.0  # frames within this of the starting yaw are frontal: they make the double
-
-
-@dataclass(frozen=True)
-class SimilarityThresholds:
-    same_clip: float  # any two frontal frames of one clip below this: not the same person
-    turned: float  # a turned frame against the frontal frames' mean below this: not them
-    impersonation: float  # the double against another user's double at or above this: them
-
-
-# Cosine similarity of L2-normalised embeddings. ArcFace (w600k_r50) puts one person's photos
-# well above 0.5 and different people mostly below 0.25. dlib's ResNet vectors are not centred:
-# its documented 0.6 Euclidean threshold on raw vectors (norm about 1.5) is 0.4 on unit ones,
-# a cosine of 1 - 0.4**2 / 2 = 0.92. Turned 30-35 degrees, dlib's similarity to one's own
-# frontal face falls to 0.88-0.92, into the range of different people (0.85-0.92): with the
-# dlib fallback the turned frames are only checked against a clearly different face.
-THRESHOLDS = {
-    "dlib:resnet_v1_128": SimilarityThresholds(same_clip=0.92, turned=0.85, impersonation=0.92),
-}
-ARCFACE_THRESHOLDS = SimilarityThresholds(same_clip=0.35, turned=0.2, impersonation=0.5)
-
-
-def similarity_thresholds(embedding_model: str) -> SimilarityThresholds:
-    return THRESHOLDS.get(embedding_model, ARCFACE_THRESHOLDS)
-
-
-@dataclass(frozen=True)
-class Challenge:
-    digits: str  # e.g. "4827", to be read aloud
-    digits_shown_at: float  # seconds into the clip when the app showed the digits
-    digits_hidden_at: float  # seconds into the clip when they were hidden
-    turn: str  # "left" or "right": the head-turn instruction, in the user's own terms
-    # False: frames as the camera saw the user (their left is the image's right). True when the
-    # app stored the clip mirrored, as the preview showed it.
-    mirrored: bool = False
-
-
-@dataclass(frozen=True)
-class OtherDouble:
-    key: str  # opaque id
-    embedding: np.ndarray  # L2-normalised float32
-    model: str  # embedding_model that produced it; compare only same-model embeddings
-
-
-@dataclass
-class VoiceProfile:
-    embedding: np.ndarray  # resemblyzer 256-d, L2-normalised float32
-    pitch_hz_median: float
-    pitch_hz_p10: float
-    pitch_hz_p90: float
-    speech_seconds: float
-
-
-@dataclass
-class VerifiedDouble:
-    embedding: np.ndarray
-    embedding_model: str
-    detector_model: str
-    face_crops: list[bytes]
-    cutout_png: bytes
-    cutout_model: str
-    voice: VoiceProfile
-    voice_model: str
-    metadata: dict[str, Any]
-    timings: dict[str, float]
-
-
-class VerificationRejected(Exception):
-    def __init__(
-        self,
-        code: str,
-        message: str,
-        timings: dict[str, float] | None = None,
-        details: dict[str, Any] | None = None,
-    ) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message  # safe to show the user
-        self.timings = dict(timings or {})
-        self.details = dict(details or {})  # for logs and moderators, e.g. the matched key
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        # Picklable with its fields, so it survives a trip through a task queue.
-        return (type(self), (self.code, self.message, self.timings, self.details))
-
-
-# Share of the whole verification each stage reports when it ends.
-STAGE_WEIGHTS = {
-    "probe": 1,
-    "audio": 3,
-    "vad": 4,
-    "decode": 14,
-    "faces": 20,
-    "quality": 1,
-    "pose": 1,
-    "identity": 20,
-    "impersonation": 1,
-    "voice": 20,
-    "crops": 2,
-    "cutout": 13,
-}
-
-
-class _Progress:
-    """Stage timings, and progress reported through the caller's callback."""
-
-    def __init__(self, on_progress: Callable[[str, float], None] | None) -> None:
-        self.on_progress = on_progress
-        self.timings: dict[str, float] = {}
-        self.done = 0.0
-
-    @contextmanager
-    def stage(self, name: str) -> Iterator[None]:
-        started = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - started
-        self.done += STAGE_WEIGHTS.get(name, 0) / sum(STAGE_WEIGHTS.values())
-        self.report(name, self.done)
-
-    def report(self, stage: str, fraction: float) -> None:
-        if self.on_progress is not None:
-            self.on_progress(stage, min(1.0, fraction))
-
-    def reject(self, code: str, message: str, **details: Any) -> VerificationRejected:
-        assert code in REJECTION_CODES, code
-        return VerificationRejected(code, message, self.timings, _jsonable(details))
+__all__ = [
+    "REJECTION_CODES",
+    "Challenge",
+    "OtherDouble",
+    "VerificationRejected",
+    "VerifiedDouble",
+    "VoiceProfile",
+    "verify_capture",
+]
 
 
 def verify_capture(
@@ -198,8 +46,6 @@ def verify_capture(
     models_dir: Path | None = None,
 ) -> VerifiedDouble:
     """Check a selfie capture against its challenge; return the double or raise a rejection."""
-    from cameo.biometrics import checks
-
     if challenge.turn not in ("left", "right"):
         raise ValueError(f"challenge.turn must be 'left' or 'right', not {challenge.turn!r}")
     progress = _Progress(on_progress)
@@ -237,15 +83,3 @@ def verify_capture(
         metadata=_jsonable(metadata),
         timings=dict(progress.timings),
     )
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float):
-        return round(value, 4) if math.isfinite(value) else None
-    return value
