@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle
 from rest_framework.views import APIView
 
-from accounts.auth import BearerTokenAuthentication
+from accounts.auth import AuthedRequest, BearerTokenAuthentication
 from accounts.models import User
 from accounts.services import (
     token_issue,
@@ -37,7 +37,7 @@ class SessionOutputSerializer(serializers.Serializer):
 class UsernameField(serializers.CharField):
     """A username as typed, normalised exactly as the login throttle keys it."""
 
-    def to_internal_value(self, data: object) -> str:
+    def to_internal_value(self, data: str) -> str:
         return username_normalize(super().to_internal_value(data))
 
 
@@ -134,7 +134,7 @@ class LogoutApi(APIView):
     authentication_classes = [BearerTokenAuthentication]
 
     @extend_schema(request=None, responses={204: None})
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthedRequest) -> Response:
         raw = request.auth and request.META.get("HTTP_AUTHORIZATION", "").split()[-1]
         if raw:
             token_revoke(raw=raw)
@@ -143,5 +143,5 @@ class LogoutApi(APIView):
 
 class MeApi(APIView):
     @extend_schema(responses={200: UserOutputSerializer})
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthedRequest) -> Response:
         return Response(UserOutputSerializer(request.user).data)

@@ -13,6 +13,15 @@ from accounts.models import AuthToken, User, token_digest
 LAST_USED_GRANULARITY = timedelta(minutes=5)
 
 
+class AuthedRequest(Request):
+    """A request whose user is logged in: every view behind IsAuthenticated (the default).
+
+    Only for annotations: DRF builds plain Requests, and the permission check is what makes
+    `user` a User rather than an AnonymousUser."""
+
+    user: User
+
+
 def user_for_token(raw: str) -> tuple[User, AuthToken] | None:
     token = AuthToken.objects.select_related("user").filter(digest=token_digest(raw)).first()
     if token is None or not token.user.is_active:

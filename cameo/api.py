@@ -3,10 +3,10 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.auth import AuthedRequest
 from cameo import cascade, selectors, services
 from cameo.models import Cameo, Capture
 from config.api import CursorPage
@@ -108,14 +108,14 @@ class CaptureStartApi(APIView):
             403: error("Accept the capture consents first (`consent_required`, with `missing`)."),
         },
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthedRequest) -> Response:
         capture = services.capture_start(owner=request.user)
         return Response(CaptureOutputSerializer(capture).data, status=status.HTTP_201_CREATED)
 
 
 class CaptureDetailApi(APIView):
     @extend_schema(responses={200: CaptureOutputSerializer})
-    def get(self, request: Request, capture_id: str) -> Response:
+    def get(self, request: AuthedRequest, capture_id: str) -> Response:
         capture = selectors.access_capture(user=request.user, capture_id=capture_id)
         return Response(CaptureOutputSerializer(capture).data)
 
@@ -139,7 +139,7 @@ class CaptureClipApi(APIView):
             ),
         },
     )
-    def post(self, request: Request, capture_id: str) -> Response:
+    def post(self, request: AuthedRequest, capture_id: str) -> Response:
         capture = selectors.access_capture(user=request.user, capture_id=capture_id)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -151,7 +151,7 @@ class CaptureClipApi(APIView):
 
 class CameoListApi(APIView):
     @extend_schema(responses={200: CameoOutputSerializer(many=True)})
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthedRequest) -> Response:
         cameos = selectors.cameos_for_owner(user=request.user)
         return Response(CameoOutputSerializer(cameos, many=True).data)
 
@@ -162,7 +162,7 @@ class CameoDetailApi(APIView):
         instructions = serializers.CharField(max_length=500, required=False, allow_blank=True)
 
     @extend_schema(responses={200: CameoOutputSerializer})
-    def get(self, request: Request, cameo_id: str) -> Response:
+    def get(self, request: AuthedRequest, cameo_id: str) -> Response:
         cameo = selectors.access_cameo(user=request.user, cameo_id=cameo_id)
         if cameo.owner_id == request.user.pk:
             return Response(CameoOutputSerializer(cameo).data)
@@ -172,7 +172,7 @@ class CameoDetailApi(APIView):
         request=InputSerializer,
         responses={200: CameoOutputSerializer, 409: error("Revoked (`cameo_revoked`).")},
     )
-    def patch(self, request: Request, cameo_id: str) -> Response:
+    def patch(self, request: AuthedRequest, cameo_id: str) -> Response:
         cameo = selectors.access_cameo(user=request.user, cameo_id=cameo_id, owner_only=True)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -196,7 +196,7 @@ class CameoBiometricsApi(APIView):
             410: error("Deleted after a revocation or withdrawal (`biometrics_deleted`)."),
         }
     )
-    def get(self, request: Request, cameo_id: str) -> Response:
+    def get(self, request: AuthedRequest, cameo_id: str) -> Response:
         cameo = selectors.access_cameo(user=request.user, cameo_id=cameo_id, owner_only=True)
         biometrics = getattr(cameo, "biometrics", None)
         if biometrics is None:
@@ -216,7 +216,7 @@ class CameoBiometricsApi(APIView):
 
 class CameoRevokeApi(APIView):
     @extend_schema(request=None, responses={200: CameoOutputSerializer})
-    def post(self, request: Request, cameo_id: str) -> Response:
+    def post(self, request: AuthedRequest, cameo_id: str) -> Response:
         cameo = selectors.access_cameo(user=request.user, cameo_id=cameo_id, owner_only=True)
         if cameo.is_active:
             cascade.cameo_revoke(cameo=cameo, actor=request.user, reason="owner_revoked")
@@ -229,7 +229,7 @@ class GrantListApi(APIView):
         note = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
 
     @extend_schema(responses={200: GrantOutputSerializer(many=True)})
-    def get(self, request: Request, cameo_id: str) -> Response:
+    def get(self, request: AuthedRequest, cameo_id: str) -> Response:
         cameo = selectors.access_cameo(user=request.user, cameo_id=cameo_id, owner_only=True)
         return Response(
             GrantOutputSerializer(cameo.grants.select_related("grantee"), many=True).data
@@ -242,7 +242,7 @@ class GrantListApi(APIView):
             400: error("Your own cameo needs no grant (`grant_self`), or `invalid`."),
         },
     )
-    def post(self, request: Request, cameo_id: str) -> Response:
+    def post(self, request: AuthedRequest, cameo_id: str) -> Response:
         """Ask the owner for permission to use their cameo."""
         cameo = selectors.access_cameo(user=request.user, cameo_id=cameo_id)
         data = self.InputSerializer(data=request.data)
@@ -264,7 +264,7 @@ class GrantDecisionApi(APIView):
             ),
         },
     )
-    def post(self, request: Request, cameo_id: str, grant_id: int) -> Response:
+    def post(self, request: AuthedRequest, cameo_id: str, grant_id: int) -> Response:
         cameo = selectors.access_cameo(user=request.user, cameo_id=cameo_id, owner_only=True)
         grant = selectors.access_grant(cameo=cameo, grant_id=grant_id)
         if self.decision == "revoke":
@@ -278,7 +278,7 @@ class GrantDecisionApi(APIView):
 
 class AppearanceListApi(APIView):
     @extend_schema(responses={200: cursor_page(AppearanceOutputSerializer)})
-    def get(self, request: Request, cameo_id: str) -> Response:
+    def get(self, request: AuthedRequest, cameo_id: str) -> Response:
         cameo = selectors.access_cameo(user=request.user, cameo_id=cameo_id, owner_only=True)
         page = CursorPage()
         rows = page.paginate_queryset(selectors.appearances_for_cameo(cameo=cameo), request, self)
@@ -287,7 +287,7 @@ class AppearanceListApi(APIView):
 
 class AppearanceTakedownApi(APIView):
     @extend_schema(request=None, responses={200: AppearanceOutputSerializer})
-    def post(self, request: Request, cameo_id: str, appearance_id: int) -> Response:
+    def post(self, request: AuthedRequest, cameo_id: str, appearance_id: int) -> Response:
         cameo = selectors.access_cameo(user=request.user, cameo_id=cameo_id, owner_only=True)
         appearance = selectors.access_appearance(cameo=cameo, appearance_id=appearance_id)
         appearance = cascade.appearance_take_down(
@@ -310,7 +310,7 @@ class ConsentWithdrawApi(APIView):
         request=InputSerializer,
         responses={200: OutputSerializer, 409: error("Nothing to withdraw (`consent_not_given`).")},
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthedRequest) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         summary = cascade.consent_withdraw(user=request.user, kind=data.validated_data["kind"])

@@ -13,6 +13,7 @@ knows nothing above it); this module acts on it, top-down, in the decision's tra
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -62,8 +63,7 @@ def doubles_revoke_for_owner(*, owner: User, reason: str) -> dict[str, int]:
         if capture.job is not None and capture.job.state in PENDING_JOB_STATES:
             job_cancel(job=capture.job)
             totals["jobs_cancelled"] += 1
-        prefix = capture.prefix
-        transaction.on_commit(lambda prefix=prefix: storage_delete_prefix(prefix))
+        transaction.on_commit(partial(storage_delete_prefix, capture.prefix))
     totals["captures_withdrawn"] = pending.update(state=Capture.State.WITHDRAWN)
     return totals
 

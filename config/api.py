@@ -91,8 +91,10 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     else:
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         body = error_body(str(exc.default_code), str(detail))
-        if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-            body["retry_after"] = int(exc.wait)
+        if isinstance(exc, exceptions.Throttled):
+            wait: float | None = exc.wait  # type: ignore[attr-defined]  # set in __init__; stubs omit it
+            if wait is not None:
+                body["retry_after"] = int(wait)
     response.data = body
     return response
 

@@ -8,18 +8,18 @@ when Content-Length is over the cap, and counts chunked bodies as they arrive.
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from django.core.exceptions import RequestAborted
 
 Scope = dict[str, Any]
-Message = dict[str, Any]
+Message = Mapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-TOO_LARGE = {
+TOO_LARGE: dict[str, Any] = {
     "code": "upload_too_large",
     "detail": "The request body is larger than the {limit} bytes allowed.",
     "fields": {},

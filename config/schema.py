@@ -8,12 +8,13 @@ config.api, so this AutoSchema is taught both, once, instead of every view repea
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from drf_spectacular.openapi import AutoSchema as BaseAutoSchema
 from drf_spectacular.plumbing import ResolvedComponent, build_array_type, force_instance
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import Direction, OpenApiResponse
 from rest_framework import serializers
 from rest_framework.authentication import SessionAuthentication
 
@@ -27,7 +28,8 @@ class ErrorSerializer(serializers.Serializer):
 
     code = serializers.CharField(help_text="Stable, for programs: `invalid`, `not_found`, ...")
     detail = serializers.CharField(help_text="For people.")
-    fields = serializers.DictField(
+    # `fields` is the error body's key; as a declared field it shadows Serializer.fields.
+    fields = serializers.DictField(  # type: ignore[assignment]
         child=serializers.ListField(child=serializers.CharField()),
         help_text="Each invalid field, dotted for nested ones, with its messages.",
     )
@@ -148,17 +150,18 @@ class AutoSchema(BaseAutoSchema):
     SignupApiInput), so the many InputSerializer classes do not collide in the schema;
     documents hand-paged lists as pages; adds the error responses each operation can give."""
 
-    def get_serializer_name(self, serializer: Any, direction: str) -> str:  # type: ignore[override]
+    def get_serializer_name(self, serializer: serializers.Serializer, direction: Direction) -> str:
         qualname = type(serializer).__qualname__
         if "." in qualname:
             return qualname.replace(".", "").removesuffix("Serializer")
-        return super().get_serializer_name(serializer, direction)  # type: ignore[arg-type]
+        return super().get_serializer_name(serializer, direction)
 
     # Pages: a Paginated response makes this a list view whose paginator is the page's, so
     # drf-spectacular adds the cursor parameters and names the operation `..._list` itself.
     def _page(self) -> Paginated | None:
-        responses = self.get_response_serializers()
-        found = responses.values() if isinstance(responses, dict) else [responses]
+        # The views' responses hold Paginated markers too, beyond what drf-spectacular types.
+        responses: object = self.get_response_serializers()
+        found: Iterable[object] = responses.values() if isinstance(responses, dict) else [responses]
         return next((r for r in found if isinstance(r, Paginated)), None)
 
     def _is_list_view(self, serializer: Any = None) -> bool:

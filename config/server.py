@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> None:
     database_check_or_exit()
     CappedWebRequest.max_bytes = settings.REQUEST_MAX_BYTES
     # daphne's Server builds its factory by this module-level name; point it at ours.
-    server.HTTPFactory = CappedHTTPFactory  # type: ignore[attr-defined]
+    server.HTTPFactory = CappedHTTPFactory
     CommandLineInterface().run(argv if argv is not None else sys.argv[1:])
 
 

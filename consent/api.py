@@ -6,6 +6,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.auth import AuthedRequest
 from config.api import CursorPage
 from config.errors import ApplicationError
 from config.schema import cursor_page, error
@@ -47,7 +48,7 @@ def _client_metadata(request: Request, given: dict) -> dict:
 
 class DocumentListApi(APIView):
     @extend_schema(responses={200: DocumentOutputSerializer(many=True)})
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthedRequest) -> Response:
         documents = [services.current_document(kind) for kind in ConsentDocument.Kind.values]
         return Response(DocumentOutputSerializer(documents, many=True).data)
 
@@ -62,7 +63,7 @@ class ConsentListApi(APIView):
         )
 
     @extend_schema(responses={200: AcceptanceOutputSerializer(many=True)})
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthedRequest) -> Response:
         rows = ConsentAcceptance.objects.filter(user=request.user).select_related("document")
         return Response(AcceptanceOutputSerializer(rows.order_by("-accepted_at"), many=True).data)
 
@@ -74,7 +75,7 @@ class ConsentListApi(APIView):
             409: error("A newer version is current (`consent_document_outdated`)."),
         },
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthedRequest) -> Response:
         """Accept one consent document, explicitly (`accepted` must be true)."""
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -97,7 +98,7 @@ class ConsentListApi(APIView):
 
 class AuditListApi(APIView):
     @extend_schema(responses={200: cursor_page(EventOutputSerializer)})
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthedRequest) -> Response:
         page = CursorPage()
         rows = page.paginate_queryset(audit_for_subject(user=request.user), request, self)
         return page.get_paginated_response(EventOutputSerializer(rows, many=True).data)

@@ -7,7 +7,7 @@ ledger: it records and answers, and imports no app above it. What a "no" sets in
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 from django.db import transaction
 from django.utils import timezone
@@ -176,7 +176,7 @@ def _basis(cameo: Any, user: User) -> tuple[str, Grant | None] | None:
     return None
 
 
-def _refuse(cameo: Any, user: User, stage: str, reason: str, code: str, message: str) -> None:
+def _refuse(cameo: Any, user: User, stage: str, reason: str, code: str, message: str) -> NoReturn:
     """Audit a refused cast, then refuse it."""
     event(
         ConsentEvent.Kind.CAST_REFUSED,

@@ -11,12 +11,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.auth import AuthedRequest
 from accounts.models import User
 from config.errors import ApplicationError
 from config.links import media_url
 from config.schema import CHRONOLOGICAL, FOR_YOU, error, feed_page
 from feeds import selectors, services
-from feeds.models import Comment, Post, TopicWeight
+from feeds.models import Comment, Hashtag, Post, TopicWeight
 from media.api import UploadThrottle, VideoOutputSerializer
 from media.lookup import provenance_lookup
 
@@ -25,7 +26,9 @@ class PostCardSerializer(serializers.ModelSerializer):
     """Everything a client needs to lay out and play a post before its media loads."""
 
     author = serializers.SerializerMethodField()
-    hashtags = serializers.SlugRelatedField(many=True, read_only=True, slug_field="name")
+    hashtags: serializers.SlugRelatedField[Hashtag] = serializers.SlugRelatedField(
+        many=True, read_only=True, slug_field="name"
+    )
     video = serializers.SerializerMethodField()
     credits = serializers.SerializerMethodField()
     remix_of = serializers.SerializerMethodField()
@@ -114,7 +117,7 @@ class PublishApi(APIView):
         request=InputSerializer,
         responses={201: PostCardSerializer, 409: error("Published already (`video_not_draft`).")},
     )
-    def post(self, request: Request, video_id: str) -> Response:
+    def post(self, request: AuthedRequest, video_id: str) -> Response:
         video = selectors.access_video(user=request.user, video_id=video_id)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -137,7 +140,8 @@ class PostDetailApi(APIView):
 
     @extend_schema(responses={200: PostCardSerializer})
     def get(self, request: Request, post_id: int) -> Response:
-        post = selectors.access_post(viewer=request.user, post_id=post_id)
+        viewer = request.user if request.user.is_authenticated else None
+        post = selectors.access_post(viewer=viewer, post_id=post_id)
         return Response(
             PostCardSerializer(selectors.with_cards(Post.objects.filter(pk=post.pk)).get()).data
         )
@@ -169,13 +173,13 @@ VIEWED = inline_serializer("Viewed", {"completed": serializers.BooleanField()})
 
 class LikeApi(APIView):
     @extend_schema(request=None, responses={200: LIKE_STATE})
-    def post(self, request: Request, post_id: int) -> Response:
+    def post(self, request: AuthedRequest, post_id: int) -> Response:
         post = selectors.access_post(viewer=request.user, post_id=post_id)
         services.post_like(post=post, user=request.user)
         return Response({"liked": True, "like_count": Post.objects.get(pk=post.pk).like_count})
 
     @extend_schema(request=None, responses={200: LIKE_STATE})
-    def delete(self, request: Request, post_id: int) -> Response:
+    def delete(self, request: AuthedRequest, post_id: int) -> Response:
         post = selectors.access_post(viewer=request.user, post_id=post_id)
         services.post_unlike(post=post, user=request.user)
         return Response({"liked": False, "like_count": Post.objects.get(pk=post.pk).like_count})
@@ -192,19 +196,23 @@ class CommentSerializer(serializers.ModelSerializer):
 class CommentListApi(APIView):
     class InputSerializer(serializers.Serializer):
         body = serializers.CharField(max_length=1000)
-        parent = serializers.IntegerField(required=False, allow_null=True, default=None)
+        # `parent` is the API's name; as a declared field it shadows Field.parent in the stubs.
+        parent = serializers.IntegerField(  # type: ignore[assignment]
+            required=False, allow_null=True, default=None
+        )
 
     def get_permissions(self) -> list[Any]:
         return [AllowAny()] if self.request.method == "GET" else [IsAuthenticated()]
 
     @extend_schema(responses={200: CommentSerializer(many=True)})
     def get(self, request: Request, post_id: int) -> Response:
-        post = selectors.access_post(viewer=request.user, post_id=post_id)
+        viewer = request.user if request.user.is_authenticated else None
+        post = selectors.access_post(viewer=viewer, post_id=post_id)
         rows = post.comments.select_related("author").order_by("id")[:200]
         return Response(CommentSerializer(rows, many=True).data)
 
     @extend_schema(request=InputSerializer, responses={201: CommentSerializer})
-    def post(self, request: Request, post_id: int) -> Response:
+    def post(self, request: AuthedRequest, post_id: int) -> Response:
         post = selectors.access_post(viewer=request.user, post_id=post_id)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -222,7 +230,7 @@ class ShareApi(APIView):
         request=inline_serializer("ShareInput", {"channel": serializers.CharField(required=False)}),
         responses={201: SHARED},
     )
-    def post(self, request: Request, post_id: int) -> Response:
+    def post(self, request: AuthedRequest, post_id: int) -> Response:
         post = selectors.access_post(viewer=request.user, post_id=post_id)
         services.post_share(
             post=post, user=request.user, channel=str(request.data.get("channel", ""))[:30]
@@ -238,10 +246,10 @@ class ViewEventApi(APIView):
 
     @extend_schema(request=InputSerializer, responses={201: VIEWED})
     def post(self, request: Request, post_id: int) -> Response:
-        post = selectors.access_post(viewer=request.user, post_id=post_id)
+        viewer = request.user if request.user.is_authenticated else None
+        post = selectors.access_post(viewer=viewer, post_id=post_id)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        viewer = request.user if request.user.is_authenticated else None
         view = services.post_view(post=post, user=viewer, watch_ms=data.validated_data["watch_ms"])
         return Response({"completed": view.completed}, status=status.HTTP_201_CREATED)
 
@@ -255,7 +263,7 @@ class TakedownApi(APIView):
             )
         },
     )
-    def post(self, request: Request, post_id: int) -> Response:
+    def post(self, request: AuthedRequest, post_id: int) -> Response:
         post = selectors.access_post(viewer=request.user, post_id=post_id)
         if post.author_id != request.user.pk and not request.user.is_staff:
             raise ApplicationError(
@@ -278,7 +286,7 @@ class ForYouApi(APIView):
 
 class FollowingApi(APIView):
     @extend_schema(responses={200: feed_page(PostCardSerializer, CHRONOLOGICAL)})
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthedRequest) -> Response:
         return _keyset(selectors.following_feed(request.user), request)
 
 
@@ -288,7 +296,8 @@ class ProfileFeedApi(APIView):
     @extend_schema(responses={200: feed_page(PostCardSerializer, CHRONOLOGICAL)})
     def get(self, request: Request, username: str) -> Response:
         author = get_object_or_404(User, username=username)
-        return _keyset(selectors.profile_feed(request.user, author), request)
+        viewer = request.user if request.user.is_authenticated else None
+        return _keyset(selectors.profile_feed(viewer, author), request)
 
 
 class HashtagFeedApi(APIView):
@@ -296,7 +305,8 @@ class HashtagFeedApi(APIView):
 
     @extend_schema(responses={200: feed_page(PostCardSerializer, CHRONOLOGICAL)})
     def get(self, request: Request, tag: str) -> Response:
-        return _keyset(selectors.hashtag_feed(request.user, tag), request)
+        viewer = request.user if request.user.is_authenticated else None
+        return _keyset(selectors.hashtag_feed(viewer, tag), request)
 
 
 class RemixFeedApi(APIView):
@@ -304,8 +314,9 @@ class RemixFeedApi(APIView):
 
     @extend_schema(responses={200: feed_page(PostCardSerializer, CHRONOLOGICAL)})
     def get(self, request: Request, post_id: int) -> Response:
-        post = selectors.access_post(viewer=request.user, post_id=post_id)
-        return _keyset(selectors.remixes_feed(request.user, post), request)
+        viewer = request.user if request.user.is_authenticated else None
+        post = selectors.access_post(viewer=viewer, post_id=post_id)
+        return _keyset(selectors.remixes_feed(viewer, post), request)
 
 
 class FollowApi(APIView):
@@ -313,12 +324,12 @@ class FollowApi(APIView):
         request=None,
         responses={204: None, 400: error("You cannot follow yourself (`follow_self`).")},
     )
-    def post(self, request: Request, username: str) -> Response:
+    def post(self, request: AuthedRequest, username: str) -> Response:
         services.follow(follower=request.user, followee=get_object_or_404(User, username=username))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(request=None, responses={204: None})
-    def delete(self, request: Request, username: str) -> Response:
+    def delete(self, request: AuthedRequest, username: str) -> Response:
         services.unfollow(
             follower=request.user, followee=get_object_or_404(User, username=username)
         )
@@ -330,7 +341,7 @@ class SteeringApi(APIView):
         text = serializers.CharField(max_length=300)
 
     @extend_schema(responses={200: STEERING})
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthedRequest) -> Response:
         weights = TopicWeight.objects.filter(user=request.user).values_list("topic", "weight")
         return Response({"weights": dict(weights)})
 
@@ -338,14 +349,14 @@ class SteeringApi(APIView):
         request=InputSerializer,
         responses={200: STEERING},
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthedRequest) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         weights = services.feed_steer(user=request.user, text=data.validated_data["text"])
         return Response({"weights": weights})
 
     @extend_schema(request=None, responses={204: None})
-    def delete(self, request: Request) -> Response:
+    def delete(self, request: AuthedRequest) -> Response:
         services.feed_steer_reset(user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -353,7 +364,7 @@ class SteeringApi(APIView):
 # --- Videos: as visible as their posts ---------------------------------------------------
 class VideoDetailApi(APIView):
     @extend_schema(responses={200: VideoOutputSerializer})
-    def get(self, request: Request, video_id: str) -> Response:
+    def get(self, request: AuthedRequest, video_id: str) -> Response:
         return Response(
             VideoOutputSerializer(selectors.access_video(user=request.user, video_id=video_id)).data
         )

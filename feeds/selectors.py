@@ -86,7 +86,7 @@ def access_video(*, user: User | None, video_id: Any) -> Video:
 def remix_source_of(video: Video) -> Post | None:
     """The post a remix's video was made from (remix.Remix.video's reverse side), if any."""
     try:
-        remix = video.remix  # type: ignore[attr-defined]
+        remix = video.remix
     except ObjectDoesNotExist:
         return None
     source: Post | None = remix.source_post

@@ -6,10 +6,10 @@ from typing import Any
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.auth import AuthedRequest
 from config.schema import error
 from generation.generations import (
     CastRequest,
@@ -44,7 +44,8 @@ class GenerationInputSerializer(serializers.Serializer):
     cast = CastSerializer(many=True, required=False, default=list)
     aspect = serializers.ChoiceField(choices=list(ASPECTS), default="9:16")
     duration_s = serializers.FloatField(min_value=1.0, max_value=20.0, default=9.0)
-    style = serializers.ChoiceField(choices=STYLES, default="natural")
+    # `style` is the API's name; as a declared field it shadows Field.style in the stubs.
+    style = serializers.ChoiceField(choices=STYLES, default="natural")  # type: ignore[assignment]
     audio = AudioSerializer(required=False, default=dict)
     burn_subtitles = serializers.BooleanField(default=False)
 
@@ -81,7 +82,7 @@ class GenerationPlanApi(APIView):
         estimate_s = serializers.FloatField()
 
     @extend_schema(request=GenerationInputSerializer, responses={200: OutputSerializer})
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthedRequest) -> Response:
         data = GenerationInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         board = _storyboard_for(data.validated_data)
@@ -109,7 +110,7 @@ class GenerationCreateApi(APIView):
             ),
         },
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthedRequest) -> Response:
         data = GenerationInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         board = _storyboard_for(data.validated_data)

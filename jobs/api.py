@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
+from accounts.auth import AuthedRequest
 from config.api import CursorPage
 from config.links import media_url
 from config.schema import cursor_page, error
@@ -60,7 +61,7 @@ class JobOutputSerializer(serializers.ModelSerializer):
 
 class JobListApi(APIView):
     @extend_schema(responses={200: cursor_page(JobOutputSerializer)})
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthedRequest) -> Response:
         page = CursorPage()
         jobs = page.paginate_queryset(jobs_for_owner(user=request.user), request, view=self)
         return page.get_paginated_response(JobOutputSerializer(jobs, many=True).data)
@@ -68,7 +69,7 @@ class JobListApi(APIView):
 
 class JobDetailApi(APIView):
     @extend_schema(responses={200: JobOutputSerializer})
-    def get(self, request: Request, job_id: str) -> Response:
+    def get(self, request: AuthedRequest, job_id: str) -> Response:
         return Response(JobOutputSerializer(access_job(user=request.user, job_id=job_id)).data)
 
 
@@ -77,7 +78,7 @@ class JobCancelApi(APIView):
         request=None,
         responses={200: JobOutputSerializer, 409: error("The job already ended (`job_finished`).")},
     )
-    def post(self, request: Request, job_id: str) -> Response:
+    def post(self, request: AuthedRequest, job_id: str) -> Response:
         job = services.job_cancel(job=access_job(user=request.user, job_id=job_id))
         return Response(JobOutputSerializer(job).data)
 
@@ -92,6 +93,6 @@ class JobRetryApi(APIView):
             409: error("Only a failed or cancelled job can be retried (`job_not_retryable`)."),
         },
     )
-    def post(self, request: Request, job_id: str) -> Response:
+    def post(self, request: AuthedRequest, job_id: str) -> Response:
         job = services.job_retry(job=access_job(user=request.user, job_id=job_id))
         return Response(JobOutputSerializer(job).data, status=status.HTTP_202_ACCEPTED)

@@ -4,8 +4,8 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
-from rest_framework.exceptions import NotFound
 
+from config.errors import NotFoundError
 from jobs.lifecycle import job_group, job_payload
 from jobs.selectors import access_job
 
@@ -16,7 +16,7 @@ def _snapshot_for(user: Any, job_id: str) -> dict[str, Any] | None:
         return None
     try:
         return job_payload(access_job(user=user, job_id=job_id))
-    except NotFound:
+    except NotFoundError:
         return None
 
 

@@ -7,15 +7,16 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.files.storage import default_storage
-from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import FileResponse, HttpRequest, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
+from accounts.auth import AuthedRequest
 from config.api import json_error
 from config.errors import ApplicationError
 from config.links import media_name_from_token, media_url
@@ -52,7 +53,7 @@ class UploadCreateApi(APIView):
         file = serializers.FileField(allow_empty_file=True)
 
     @extend_schema(request=InputSerializer, responses={201: UploadOutputSerializer})
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthedRequest) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         upload = intake.upload_create(
@@ -65,7 +66,7 @@ class UploadCreateApi(APIView):
 
 class UploadDetailApi(APIView):
     @extend_schema(responses={200: UploadOutputSerializer})
-    def get(self, request: Request, upload_id: str) -> Response:
+    def get(self, request: AuthedRequest, upload_id: str) -> Response:
         upload = access_upload(user=request.user, upload_id=upload_id)
         return Response(UploadOutputSerializer(upload).data)
 
@@ -79,7 +80,8 @@ class UploadPresignApi(APIView):
     class OutputSerializer(serializers.Serializer):
         upload = UploadOutputSerializer()
         url = serializers.URLField()
-        fields = serializers.DictField(child=serializers.CharField())
+        # `fields` is the presigned POST's key; as a declared field it shadows Serializer.fields.
+        fields = serializers.DictField(child=serializers.CharField())  # type: ignore[assignment]
 
     @extend_schema(
         request=InputSerializer,
@@ -88,7 +90,7 @@ class UploadPresignApi(APIView):
             409: error("Direct uploads need S3 storage (`presign_unavailable`)."),
         },
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthedRequest) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         upload, post = intake.upload_presign(owner=request.user, kind=data.validated_data["kind"])
@@ -110,7 +112,7 @@ class UploadCompleteApi(APIView):
             422: error("The stored object cannot be used (`media_corrupt`, ...)."),
         },
     )
-    def post(self, request: Request, upload_id: str) -> Response:
+    def post(self, request: AuthedRequest, upload_id: str) -> Response:
         upload = intake.upload_complete(
             upload=access_upload(user=request.user, upload_id=upload_id)
         )
@@ -131,7 +133,7 @@ class UploadTranscodeApi(APIView):
             ),
         },
     )
-    def post(self, request: Request, upload_id: str) -> Response:
+    def post(self, request: AuthedRequest, upload_id: str) -> Response:
         upload = access_upload(user=request.user, upload_id=upload_id)
         if upload.state != Upload.State.READY or upload.kind != Upload.Kind.VIDEO:
             raise ApplicationError(
@@ -146,7 +148,7 @@ class UploadTranscodeApi(APIView):
         return Response(JobOutputSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
 
-def media_serve(request: HttpRequest) -> HttpResponse:
+def media_serve(request: HttpRequest) -> HttpResponseBase:
     """Serve a stored file for a signed, unexpired link, if the file may still be seen.
 
     Every link points here, whatever the storage: the signature says who was given the link,
@@ -209,7 +211,7 @@ class VideoOutputSerializer(serializers.ModelSerializer):
     def get_remix_of(self, video: Video) -> dict[str, Any] | None:
         """A remix's draft shows its source before it is published (then its post does)."""
         try:
-            remix = video.remix  # type: ignore[attr-defined]  # remix.Remix.video's reverse side
+            remix = video.remix  # remix.Remix.video's reverse side
         except ObjectDoesNotExist:
             return None
         return {

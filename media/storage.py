@@ -31,7 +31,8 @@ REDIRECT_TTL_SECONDS = 60
 
 def storage_redirect_url(name: str) -> str:
     """Where remote storage serves the file: a presigned URL that expires within a minute."""
-    return default_storage.url(name, expire=REDIRECT_TTL_SECONDS)
+    # S3Storage.url takes `expire`; the stubs only know Storage.url(name).
+    return default_storage.url(name, expire=REDIRECT_TTL_SECONDS)  # type: ignore[call-arg]
 
 
 def storage_delete_prefix(prefix: str) -> int:

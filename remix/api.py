@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.auth import AuthedRequest
 from config.errors import ApplicationError
 from config.schema import error
 from feeds.selectors import access_post, visible_posts
@@ -106,16 +107,17 @@ class RemixCreateApi(APIView):
             ),
         },
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthedRequest) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         found = data.validated_data
         if found["source_post_id"] is not None:
             source = access_post(viewer=request.user, post_id=found["source_post_id"])
         else:
-            source = visible_posts(request.user).filter(video_id=found["source_video_id"]).first()
-            if source is None:
+            by_video = visible_posts(request.user).filter(video_id=found["source_video_id"]).first()
+            if by_video is None:
                 raise ApplicationError("not_found", "No such video.", 404)
+            source = by_video
         remix = services.remix_submit(
             owner=request.user,
             source=source,
@@ -135,7 +137,7 @@ class RemixCreateApi(APIView):
 
 class RemixDetailApi(APIView):
     @extend_schema(responses={200: RemixOutputSerializer})
-    def get(self, request: Request, remix_id: str) -> Response:
+    def get(self, request: AuthedRequest, remix_id: str) -> Response:
         remix = selectors.access_remix(user=request.user, remix_id=remix_id)
         return Response(RemixOutputSerializer(remix).data)
 

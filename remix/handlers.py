@@ -3,9 +3,8 @@ keep the draft."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from config.errors import ApplicationError
 from feeds.models import Post
 from generation.generations import stage_costs_record
 from generation.rendering import video_keep, workdir_remove
@@ -16,16 +15,17 @@ from remix.restage import restage
 from remix.services import remix_permitted
 from remix.tracking import track
 
+if TYPE_CHECKING:
+    from generation.pipeline.pipeline import PipelineOutput
+
 
 def _source_checked(remix: Remix, job: Job) -> Post:
-    """The source must still be live, and the author must still allow remixes of it."""
+    """The source must still be live, and the author must still allow remixes of it; a
+    refusal fails the job with the same code the API gives (the runner records it)."""
     post = remix.source_post
     if post is None or remix.source_video is None or not remix.source_video.file:
         raise JobFailed("source_unavailable", "The source video was deleted.")
-    try:
-        remix_permitted(post=post, user=job.owner)
-    except ApplicationError as refused:
-        raise JobFailed(refused.code, refused.message) from None
+    remix_permitted(post=post, user=job.owner)
     return post
 
 
@@ -34,6 +34,7 @@ def render_remix(job: Job, on_progress: Progress) -> dict[str, Any]:
         "source_post__author", "source_video", "cameo__biometrics", "background_upload"
     ).get(job=job)
     post = _source_checked(remix, job)
+    result: PipelineOutput
     prompt = f"remix ({remix.operation}) of post {post.pk}"
     if remix.method == Remix.Method.RESTAGE:
         board, staged = restage(remix, job, post, on_progress)

@@ -164,7 +164,7 @@ def remix_submit(
             dialogue=params["dialogue"],
             job=job,
         )
-        if cameo is not None:
+        if cameo is not None and receipt is not None:  # authorised together above
             appearance_record(cameo=cameo, user=owner, job=job, receipt=receipt)
         for kept_cameo, kept_receipt in zip(kept, kept_receipts, strict=True):
             appearance_record(cameo=kept_cameo, user=owner, job=job, receipt=kept_receipt)

@@ -364,6 +364,35 @@ def test_lineage_is_correct_after_two_generations_of_remixes(
     assert np.all([e["visible"] for e in (hidden[0], hidden[2])])
 
 
+def test_the_method_is_chosen_at_submission_from_the_source_and_said_in_the_answer(
+    owner: User, friend: User, client_for: Client, source_clip: rm.SourceTruth
+) -> None:
+    from generation.pipeline.storyboard import Shot, Storyboard, Subject
+    from remix.models import Remix
+
+    # given footage with no storyboard, and a video made here that keeps one
+    footage = publish_clip(owner, source_clip.path)
+    board = Storyboard(
+        shots=[Shot(framing="wide", duration_s=1.0, subjects=["runner"])],
+        subjects=[Subject(name="runner")],
+        setting="park",
+    )
+    made_here = post_publish(
+        video=Video.objects.create(owner=owner, storyboard=board.as_dict(), duration_s=1.0),
+        author=owner,
+        caption="",
+        visibility="public",
+    )
+    # when a friend asks for a new background on each
+    tracked = remix(client_for(friend), footage)
+    restaged = remix(client_for(friend), made_here)
+    # then footage is tracked and the storyboard re-staged, decided now and kept on the remix
+    assert (tracked.status_code, restaged.status_code) == (202, 202)
+    assert tracked.json()["method"] == "track"
+    assert restaged.json()["method"] == "restage"
+    assert Remix.objects.get(id=restaged.json()["id"]).method == Remix.Method.RESTAGE
+
+
 # --- videos made here: re-staged from their storyboard ------------------------------------------
 def generated_post(author: User) -> Post:
     """A video made by the generation pipeline (small and short), published."""
