@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "generation",
     "remix",
     "feeds",
+    "moderation",
 ]
 
 MIDDLEWARE = [
@@ -234,6 +235,7 @@ REST_FRAMEWORK = {
         "signup": env_str("THROTTLE_SIGNUP", "20/hour"),
         "upload": env_str("THROTTLE_UPLOAD", "60/hour"),
         "job_submit": env_str("THROTTLE_JOB_SUBMIT", "120/hour"),
+        "report": env_str("THROTTLE_REPORT", "60/hour"),
     },
 }
 SPECTACULAR_SETTINGS = {

@@ -18,6 +18,7 @@ api_v1 = [
     path("", include("cameo.urls")),
     path("", include("feeds.urls")),
     path("", include("remix.urls")),
+    path("", include("moderation.urls")),
 ]
 
 urlpatterns = [

@@ -1,0 +1,122 @@
+"""Reports from anyone signed in; the review queue for moderators."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import UserRateThrottle
+from rest_framework.views import APIView
+
+from accounts.auth import AuthedRequest
+from config.api import CursorPage
+from config.schema import cursor_page, error
+from moderation import services
+from moderation.models import Case, Reason, Report
+from moderation.selectors import cases_open
+
+NOT_A_MODERATOR = error("Only moderators work the queue (`permission_denied`).")
+
+
+class ReportThrottle(UserRateThrottle):
+    scope = "report"
+
+
+class QueuePage(CursorPage):
+    # DRF takes a tuple here (stubs say str): the worst first, the oldest of equals first.
+    ordering = ("-severity", "created_at")  # type: ignore[assignment]
+
+
+class IsModerator(BasePermission):
+    """Staff with the moderation permission (the moderator and senior moderator groups)."""
+
+    def has_permission(self, request: Request, view: object) -> bool:
+        user = request.user
+        return bool(
+            user
+            and user.is_authenticated
+            and user.is_staff
+            and user.has_perm("moderation.view_case")
+        )
+
+
+class CaseOutputSerializer(serializers.ModelSerializer):
+    claimed_by = serializers.CharField(source="claimed_by.username", default=None)
+
+    class Meta:
+        model = Case
+        fields = [
+            "id",
+            "target_kind",
+            "target_id",
+            "state",
+            "queue",
+            "reasons",
+            "report_count",
+            "severity",
+            "claimed_by",
+            "lease_until",
+            "created_at",
+        ]
+
+
+class ReportCreateApi(APIView):
+    throttle_classes = [ReportThrottle]
+
+    class InputSerializer(serializers.Serializer):
+        target_kind = serializers.ChoiceField(choices=Case.Target.choices)
+        target_id = serializers.CharField(max_length=64)
+        reason = serializers.ChoiceField(choices=Reason.choices)
+        text = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+    class OutputSerializer(serializers.ModelSerializer):
+        case = serializers.IntegerField(source="case_id")
+
+        class Meta:
+            model = Report
+            fields = ["id", "case", "reason", "text", "created_at"]
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            201: OutputSerializer,
+            404: error("Nothing you can see has that id (`not_found`)."),
+        },
+    )
+    def post(self, request: AuthedRequest) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        report = services.report_file(reporter=request.user, **data.validated_data)
+        return Response(self.OutputSerializer(report).data, status=status.HTTP_201_CREATED)
+
+
+class CaseQueueApi(APIView):
+    """The open cases this moderator may work, most severe first."""
+
+    permission_classes = [IsModerator]
+
+    @extend_schema(
+        responses={200: cursor_page(CaseOutputSerializer), 403: NOT_A_MODERATOR},
+    )
+    def get(self, request: AuthedRequest) -> Response:
+        page = QueuePage()
+        rows = page.paginate_queryset(cases_open(moderator=request.user), request, self)
+        return page.get_paginated_response(CaseOutputSerializer(rows, many=True).data)
+
+
+class CaseClaimApi(APIView):
+    """Take the next case: the most severe one nobody else is working."""
+
+    permission_classes = [IsModerator]
+
+    @extend_schema(
+        request=None,
+        responses={200: CaseOutputSerializer, 204: None, 403: NOT_A_MODERATOR},
+    )
+    def post(self, request: AuthedRequest) -> Response:
+        case = services.case_claim(moderator=request.user)
+        if case is None:
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        return Response(CaseOutputSerializer(case).data)

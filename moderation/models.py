@@ -1,0 +1,73 @@
+"""Reports, and the cases they group into: one open case per reported thing."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Reason(models.TextChoices):
+    IMPERSONATION = "impersonation"  # includes non-consensual use of someone's likeness
+    INTIMATE_IMAGERY = "intimate_imagery"
+    MINOR_SAFETY = "minor_safety"
+    HARASSMENT = "harassment"
+    VIOLENCE = "violence"
+    IP_INFRINGEMENT = "ip_infringement"
+    SPAM = "spam"
+    OTHER = "other"
+
+
+class Case(models.Model):
+    class Target(models.TextChoices):
+        POST = "post"
+        COMMENT = "comment"
+        USER = "user"
+
+    class State(models.TextChoices):
+        OPEN = "open"
+        DECIDED = "decided"
+
+    class Queue(models.TextChoices):
+        GENERAL = "general"
+        SENIOR = "senior"  # only senior moderators see it (minor safety)
+
+    target_kind = models.CharField(max_length=10, choices=Target.choices)
+    target_id = models.CharField(max_length=64)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.OPEN)
+    queue = models.CharField(max_length=10, choices=Queue.choices, default=Queue.GENERAL)
+    reasons = models.JSONField(default=list)  # every reason given, most severe first
+    report_count = models.PositiveIntegerField(default=0)
+    severity = models.FloatField(default=0)
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    lease_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        permissions = [("work_senior_queue", "Can work the senior moderators' queue")]
+        indexes = [models.Index(fields=["state", "queue", "-severity"], name="case_queue_order")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["target_kind", "target_id"],
+                condition=Q(state="open"),
+                name="one_open_case_per_target",
+            )
+        ]
+
+
+class Report(models.Model):
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="reports")
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reports_filed"
+    )
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    text = models.TextField(blank=True, max_length=2000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["case", "reporter"], name="one_report_per_reporter")
+        ]

@@ -1,0 +1,152 @@
+"""Reports and the review queue: reports group into cases, the queue orders and routes them,
+and a claim hands each case to one moderator at a time."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import Group
+from django.db import connection
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from accounts.models import User
+from feeds import services as feed_services
+from feeds.models import Post
+from media.models import Video
+from moderation import services
+from moderation.models import Case
+from moderation.roles import MODERATOR, SENIOR_MODERATOR
+from tests.factories import UserFactory
+
+Client = Callable[[User], APIClient]
+
+
+def _post(author: User, visibility: str = "public", views: int = 0) -> Post:
+    video = Video.objects.create(owner=author, duration_s=3.0)
+    post = feed_services.post_publish(video=video, author=author, caption="", visibility=visibility)
+    Post.objects.filter(pk=post.pk).update(view_count=views)
+    return post
+
+
+def _staff(username: str, role: str) -> User:
+    user = UserFactory(username=username, is_staff=True)
+    user.groups.add(Group.objects.get(name=role))
+    return User.objects.get(pk=user.pk)  # fresh, so its permission cache is empty
+
+
+def _report(client: APIClient, kind: str, target: object, reason: str) -> dict:
+    body = {"target_kind": kind, "target_id": str(target), "reason": reason}
+    response = client.post("/api/v1/reports/", body, format="json")
+    assert response.status_code == 201, response.json()
+    return response.json()
+
+
+def test_reports_on_one_post_group_into_one_case_that_grows_more_severe(
+    owner: User, friend: User, stranger: User, client_for: Client
+) -> None:
+    post = _post(owner, views=1000)
+    first = _report(client_for(friend), "post", post.pk, "spam")
+    second = _report(client_for(stranger), "post", post.pk, "harassment")
+    assert first["case"] == second["case"]
+    case = Case.objects.get(pk=first["case"])
+    assert (case.report_count, case.reasons) == (2, ["harassment", "spam"])
+    assert case.severity > services.severity(["harassment"], 1, 1000)
+    # the same reporter again changes nothing
+    again = _report(client_for(friend), "post", post.pk, "violence")
+    assert again["id"] == first["id"]
+    assert Case.objects.get(pk=case.pk).report_count == 2
+
+
+def test_what_a_reporter_cannot_see_cannot_be_reported(
+    owner: User, stranger: User, client_for: Client
+) -> None:
+    hidden = _post(owner, visibility="private")
+    body = {"target_kind": "post", "target_id": str(hidden.pk), "reason": "spam"}
+    response = client_for(stranger).post("/api/v1/reports/", body, format="json")
+    assert (response.status_code, response.json()["code"]) == (404, "not_found")
+    assert not Case.objects.exists()
+
+
+def test_users_and_comments_can_be_reported_too(
+    owner: User, friend: User, client_for: Client
+) -> None:
+    post = _post(owner)
+    comment = feed_services.post_comment(post=post, user=owner, body="hello")
+    on_user = _report(client_for(friend), "user", owner.username, "impersonation")
+    on_comment = _report(client_for(friend), "comment", comment.pk, "harassment")
+    assert on_user["case"] != on_comment["case"]
+    assert Case.objects.get(pk=on_user["case"]).target_id == str(owner.pk)
+
+
+def test_the_queue_puts_the_worst_first_and_minor_safety_only_before_seniors(
+    owner: User, friend: User, client_for: Client
+) -> None:
+    spam, abuse, minors = _post(owner), _post(owner), _post(owner)
+    _report(client_for(friend), "post", spam.pk, "spam")
+    _report(client_for(friend), "post", abuse.pk, "intimate_imagery")
+    _report(client_for(friend), "post", minors.pk, "minor_safety")
+    moderator = _staff("mod", MODERATOR)
+    senior = _staff("senior", SENIOR_MODERATOR)
+    seen = client_for(moderator).get("/api/v1/moderation/cases/").json()["results"]
+    assert [c["target_id"] for c in seen] == [str(abuse.pk), str(spam.pk)]
+    seen = client_for(senior).get("/api/v1/moderation/cases/").json()["results"]
+    assert [c["target_id"] for c in seen] == [str(minors.pk), str(abuse.pk), str(spam.pk)]
+    assert seen[0]["queue"] == "senior"
+
+
+def test_a_user_who_is_not_a_moderator_cannot_see_or_claim_the_queue(
+    owner: User, moderator: User, client_for: Client
+) -> None:
+    # `moderator` is staff without the moderation role: staff alone is not enough
+    for user in (owner, moderator):
+        assert client_for(user).get("/api/v1/moderation/cases/").status_code == 403
+        assert client_for(user).post("/api/v1/moderation/cases/claim/").status_code == 403
+
+
+def test_a_claim_hands_a_case_to_one_moderator_and_a_lapsed_claim_returns_it(
+    owner: User, friend: User, client_for: Client
+) -> None:
+    post = _post(owner)
+    _report(client_for(friend), "post", post.pk, "violence")
+    first, second = _staff("mod1", MODERATOR), _staff("mod2", MODERATOR)
+    claimed = client_for(first).post("/api/v1/moderation/cases/claim/")
+    assert (claimed.status_code, claimed.json()["claimed_by"]) == (200, "mod1")
+    assert client_for(second).post("/api/v1/moderation/cases/claim/").status_code == 204
+    # an abandoned claim: once its lease lapses the case is back in the queue
+    later = timezone.now() + services.CLAIM_LEASE + timedelta(seconds=1)
+    taken = services.case_claim(moderator=second, now=later)
+    assert taken is not None and taken.claimed_by == second
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_moderators_claiming_at_once_never_get_the_same_case() -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("row-level concurrency needs PostgreSQL")
+    author, reporter = UserFactory(username="author"), UserFactory(username="reporter")
+    for _ in range(3):
+        services.report_file(
+            reporter=reporter, target_kind="post", target_id=str(_post(author).pk), reason="spam"
+        )
+    moderators = [_staff(f"m{i}", MODERATOR) for i in range(6)]
+    claims: list[int | None] = []
+    barrier = threading.Barrier(len(moderators))
+
+    def claim(moderator: User) -> None:
+        barrier.wait()
+        try:
+            case = services.case_claim(moderator=moderator)
+            claims.append(case.pk if case else None)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=claim, args=(m,)) for m in moderators]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    won = [c for c in claims if c is not None]
+    assert len(won) == 3 and len(set(won)) == 3  # each case once, and no more than there are
