@@ -163,3 +163,15 @@ def test_feeds_load_seeds_from_the_models_and_measures_both_feeds_at_each_size(
             p50, p99, rps, errors = figures(out, rf"{size}[ \t]+{feed}", 4)
             assert_positive([p50, p99, rps], f"{feed} at {size} posts: p50, p99, req/s")
             assert errors == 0, f"{feed} at {size} posts answered {errors:.0f} non-2xx"
+
+
+def test_moderation_queue_times_the_queue_page_and_the_claim() -> None:
+    out = run_bench("moderation_queue.py")
+    for name in ("queue page", "claim"):
+        match = re.search(
+            rf"^{name}: (\d+) open cases, (\d+) runs: p50 ({NUMBER}) ms, p99 ({NUMBER}) ms$",
+            out,
+            re.M,
+        )
+        assert match, f"no {name} figures in:\n{out[-3000:]}"
+        assert_positive([float(v) for v in match.groups()], name)
