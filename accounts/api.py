@@ -11,7 +11,7 @@ from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle
 from rest_framework.views import APIView
 
 from accounts.auth import AuthedRequest, BearerTokenAuthentication
-from accounts.models import User
+from accounts.models import Notification, User
 from accounts.services import (
     token_issue,
     token_revoke,
@@ -20,7 +20,8 @@ from accounts.services import (
     username_key,
     username_normalize,
 )
-from config.schema import error
+from config.api import CursorPage
+from config.schema import cursor_page, error
 
 
 class UserOutputSerializer(serializers.ModelSerializer):
@@ -145,3 +146,21 @@ class MeApi(APIView):
     @extend_schema(responses={200: UserOutputSerializer})
     def get(self, request: AuthedRequest) -> Response:
         return Response(UserOutputSerializer(request.user).data)
+
+
+class NotificationOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Notification
+        fields = ["id", "kind", "payload", "created_at", "read_at"]
+
+
+class NotificationListApi(APIView):
+    """What the user should know, newest first: decisions about their posts or account."""
+
+    @extend_schema(responses={200: cursor_page(NotificationOutputSerializer)})
+    def get(self, request: AuthedRequest) -> Response:
+        page = CursorPage()
+        rows = page.paginate_queryset(
+            Notification.objects.filter(user=request.user), request, view=self
+        )
+        return page.get_paginated_response(NotificationOutputSerializer(rows, many=True).data)

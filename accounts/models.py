@@ -59,3 +59,18 @@ def are_mutuals(a_id: int, b_id: int) -> bool:
         models.Q(follower_id=a_id, followee_id=b_id) | models.Q(follower_id=b_id, followee_id=a_id)
     )
     return edges.count() == 2
+
+
+class Notification(models.Model):
+    """Something the user should know: a moderation decision about them, and so on."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.CharField(max_length=40)
+    payload = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "-created_at"])]

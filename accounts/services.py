@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import unicodedata
+from typing import Any
 
 from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
@@ -9,7 +10,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from rest_framework import serializers
 
-from accounts.models import AuthToken, User, token_digest
+from accounts.models import AuthToken, Notification, User, token_digest
 from config.errors import ApplicationError
 
 
@@ -60,4 +61,17 @@ def user_log_in(*, request: HttpRequest, username: str, password: str) -> User:
     user = authenticate(request, username=stored or username_normalize(username), password=password)
     if user is None or not user.is_active:
         raise ApplicationError("invalid_credentials", "Username or password is wrong.", 401)
+    return user
+
+
+def notify(*, user: User, kind: str, payload: dict[str, Any]) -> Notification:
+    return Notification.objects.create(user=user, kind=kind, payload=payload)
+
+
+@transaction.atomic
+def user_suspend(*, user: User) -> User:
+    """The account stops working at once: no login, and every token it holds is revoked."""
+    User.objects.filter(pk=user.pk).update(is_active=False)
+    AuthToken.objects.filter(user=user).delete()
+    user.refresh_from_db()
     return user

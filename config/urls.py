@@ -2,15 +2,17 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from accounts.api import NotificationListApi
 from config import health
 from media.api import media_serve
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
     path("auth/", include("accounts.urls")),
+    path("notifications/", NotificationListApi.as_view(), name="notification-list"),
     path("", include("jobs.urls")),
     path("", include("media.urls")),
     path("", include("generation.urls")),

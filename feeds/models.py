@@ -125,6 +125,12 @@ class Takedown(models.Model):
     )
     reason = models.CharField(max_length=60)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Set when the post is put back (feeds.services.post_restore).
+    restored_at = models.DateTimeField(null=True, blank=True)
+    restored_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    restore_reason = models.CharField(max_length=60, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["post", "-created_at"])]

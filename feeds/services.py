@@ -14,7 +14,7 @@ from accounts.models import Follow, User
 from config.errors import ApplicationError
 from feeds.models import Comment, Hashtag, Like, Post, Share, Takedown, TopicWeight, View
 from media.models import Video
-from media.services import video_take_down
+from media.services import video_restore, video_take_down
 
 HASHTAG = re.compile(r"#(\w{1,60})")
 TOPICS = {
@@ -181,6 +181,20 @@ def post_take_down(*, post: Post, actor: User | None, reason: str) -> Post:
     if updated:
         Takedown.objects.create(post=post, actor=actor, reason=reason)
     video_take_down(video_id=post.video_id, reason=reason)
+    post.refresh_from_db()
+    return post
+
+
+@transaction.atomic
+def post_restore(*, post: Post, actor: User, reason: str) -> Post:
+    """Put a taken-down post back (a moderator's decision, or an upheld appeal)."""
+    if post.state != Post.State.TAKEN_DOWN:
+        raise ApplicationError("post_not_taken_down", "This post is not taken down.", 409)
+    Post.objects.filter(pk=post.pk).update(state=Post.State.LIVE, taken_down_at=None)
+    video_restore(video_id=post.video_id)
+    Takedown.objects.filter(post=post, restored_at__isnull=True).update(
+        restored_at=timezone.now(), restored_by=actor, restore_reason=reason
+    )
     post.refresh_from_db()
     return post
 

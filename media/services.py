@@ -18,3 +18,11 @@ def video_take_down(*, video_id: Any, reason: str) -> bool:
         .update(state=Video.State.TAKEN_DOWN, taken_down_at=timezone.now(), takedown_reason=reason)
     )
     return bool(updated)
+
+
+def video_restore(*, video_id: Any) -> bool:
+    """Undo a takedown: the video plays again where its post is seen."""
+    updated = Video.objects.filter(pk=video_id, state=Video.State.TAKEN_DOWN).update(
+        state=Video.State.PUBLISHED, taken_down_at=None, takedown_reason=""
+    )
+    return bool(updated)

@@ -14,8 +14,9 @@ from accounts.auth import AuthedRequest
 from config.api import CursorPage
 from config.schema import cursor_page, error
 from moderation import services
-from moderation.models import Case, Reason, Report
-from moderation.selectors import cases_open
+from moderation.decisions import NO_VIOLATION, case_decide
+from moderation.models import Case, Decision, Reason, Report
+from moderation.selectors import access_case, cases_open
 
 NOT_A_MODERATOR = error("Only moderators work the queue (`permission_denied`).")
 
@@ -120,3 +121,45 @@ class CaseClaimApi(APIView):
         if case is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
         return Response(CaseOutputSerializer(case).data)
+
+
+class DecisionCreateApi(APIView):
+    """Decide a case you have claimed: the action is taken, audited, and the person it is
+    about is sent a statement of reasons (GET /api/v1/notifications/)."""
+
+    permission_classes = [IsModerator]
+
+    class InputSerializer(serializers.Serializer):
+        case_id = serializers.IntegerField()
+        action = serializers.ChoiceField(choices=Decision.Action.choices)
+        ground = serializers.CharField(max_length=20, required=False, default=NO_VIOLATION)
+        facts = serializers.CharField(max_length=4000)
+
+    class OutputSerializer(serializers.ModelSerializer):
+        case = serializers.IntegerField(source="case_id")
+        moderator = serializers.CharField(source="moderator.username", default=None)
+
+        class Meta:
+            model = Decision
+            fields = ["id", "case", "moderator", "action", "ground", "facts", "statement"]
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            201: OutputSerializer,
+            400: error(
+                "Not an action for this kind of target (`action_not_applicable`), or "
+                "no rule named (`ground_invalid`)."
+            ),
+            403: NOT_A_MODERATOR,
+            404: error("No case you may work has that id (`not_found`)."),
+            409: error("Not claimed by you (`case_not_claimed`), or decided (`case_decided`)."),
+        },
+    )
+    def post(self, request: AuthedRequest) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        case = access_case(moderator=request.user, case_id=fields.pop("case_id"))
+        decision = case_decide(case=case, moderator=request.user, **fields)
+        return Response(self.OutputSerializer(decision).data, status=status.HTTP_201_CREATED)

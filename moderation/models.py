@@ -45,6 +45,7 @@ class Case(models.Model):
     lease_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         permissions = [("work_senior_queue", "Can work the senior moderators' queue")]
@@ -71,3 +72,29 @@ class Report(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["case", "reporter"], name="one_report_per_reporter")
         ]
+
+
+class Decision(models.Model):
+    """What a moderator decided on a case, on which ground, and the statement of reasons the
+    affected user was sent (the shape of the EU DSA's article 17)."""
+
+    class Action(models.TextChoices):
+        DISMISS = "dismiss"
+        TAKE_DOWN = "take_down"
+        RESTORE = "restore"
+        WARN = "warn"
+        SUSPEND = "suspend"
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="decisions")
+    moderator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action = models.CharField(max_length=12, choices=Action.choices)
+    ground = models.CharField(max_length=20)  # a Reason, or "no_violation" for a dismissal
+    facts = models.TextField()
+    automated = models.BooleanField(default=False)
+    affected = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    statement = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)

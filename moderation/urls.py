@@ -8,4 +8,5 @@ urlpatterns = [
     path("reports/", api.ReportCreateApi.as_view(), name="report-create"),
     path("moderation/cases/", api.CaseQueueApi.as_view(), name="case-queue"),
     path("moderation/cases/claim/", api.CaseClaimApi.as_view(), name="case-claim"),
+    path("moderation/decisions/", api.DecisionCreateApi.as_view(), name="decision-create"),
 ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import Group
@@ -15,7 +16,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from feeds import services as feed_services
-from feeds.models import Post
+from feeds.models import Post, Takedown
 from media.models import Video
 from moderation import services
 from moderation.models import Case
@@ -150,3 +151,94 @@ def test_moderators_claiming_at_once_never_get_the_same_case() -> None:
         thread.join()
     won = [c for c in claims if c is not None]
     assert len(won) == 3 and len(set(won)) == 3  # each case once, and no more than there are
+
+
+# --- Decisions ---------------------------------------------------------------------------------
+def _claimed_case(client_for: Client, reporter: User, post: Post, reason: str) -> tuple[int, User]:
+    case_id = _report(client_for(reporter), "post", post.pk, reason)["case"]
+    moderator = _staff("decider", MODERATOR)
+    assert client_for(moderator).post("/api/v1/moderation/cases/claim/").json()["id"] == case_id
+    return case_id, moderator
+
+
+def _decide(client: APIClient, case_id: int, action: str, ground: str = "violence") -> Any:
+    body = {"case_id": case_id, "action": action, "ground": ground, "facts": "Shown at 0:02."}
+    return client.post("/api/v1/moderation/decisions/", body, format="json")
+
+
+def test_a_takedown_decision_is_audited_and_the_author_gets_a_statement_of_reasons(
+    owner: User, friend: User, client_for: Client
+) -> None:
+    post = _post(owner)
+    case_id, moderator = _claimed_case(client_for, friend, post, "violence")
+    response = _decide(client_for(moderator), case_id, "take_down")
+    assert response.status_code == 201, response.json()
+    post.refresh_from_db()
+    assert post.state == Post.State.TAKEN_DOWN
+    record = Takedown.objects.get(post=post)
+    assert (record.actor, record.reason) == (moderator, "moderation:violence")
+    assert Case.objects.get(pk=case_id).state == Case.State.DECIDED
+    # the author is told what, why, on which facts, whether automated, and how to appeal
+    notes = client_for(owner).get("/api/v1/notifications/").json()["results"]
+    statement = notes[0]["payload"]
+    assert notes[0]["kind"] == "moderation_decision"
+    assert (statement["decision"], statement["ground"]) == ("take_down", "violence")
+    assert statement["facts"] == "Shown at 0:02."
+    assert statement["automated_decision"] is False and "appeal" in statement["how_to_appeal"]
+    # the reporter is not told anything about the author
+    assert client_for(friend).get("/api/v1/notifications/").json()["results"] == []
+
+
+def test_a_case_must_be_claimed_by_the_deciding_moderator(
+    owner: User, friend: User, client_for: Client
+) -> None:
+    post = _post(owner)
+    case_id, _ = _claimed_case(client_for, friend, post, "spam")
+    other = _staff("other", MODERATOR)
+    response = _decide(client_for(other), case_id, "take_down", "spam")
+    assert (response.status_code, response.json()["code"]) == (409, "case_not_claimed")
+    post.refresh_from_db()
+    assert post.state == Post.State.LIVE
+
+
+def test_a_restore_decision_puts_a_taken_down_post_back(
+    owner: User, friend: User, client_for: Client
+) -> None:
+    post = _post(owner)
+    feed_services.post_take_down(post=post, actor=owner, reason="author")
+    # the author may still see it is down; a moderator restores it from a case on the post
+    case = Case.objects.create(target_kind="post", target_id=str(post.pk), report_count=1)
+    moderator = _staff("restorer", MODERATOR)
+    assert services.case_claim(moderator=moderator) is not None
+    response = _decide(client_for(moderator), case.pk, "restore", "other")
+    assert response.status_code == 201, response.json()
+    post.refresh_from_db()
+    assert post.state == Post.State.LIVE
+    assert Takedown.objects.get(post=post).restored_by == moderator
+    assert client_for(friend).get(f"/api/v1/posts/{post.pk}/").status_code == 200
+
+
+def test_suspending_a_user_stops_their_tokens_at_once(
+    owner: User, friend: User, client_for: Client
+) -> None:
+    case_id = _report(client_for(friend), "user", owner.username, "harassment")["case"]
+    moderator = _staff("suspender", MODERATOR)
+    client_for(moderator).post("/api/v1/moderation/cases/claim/")
+    owners_client = client_for(owner)
+    assert owners_client.get("/api/v1/auth/me/").status_code == 200
+    response = _decide(client_for(moderator), case_id, "suspend", "harassment")
+    assert response.status_code == 201, response.json()
+    assert owners_client.get("/api/v1/auth/me/").status_code == 401
+    assert not User.objects.get(pk=owner.pk).is_active
+
+
+def test_an_action_that_does_not_fit_the_target_is_refused(
+    owner: User, friend: User, client_for: Client
+) -> None:
+    post = _post(owner)
+    comment = feed_services.post_comment(post=post, user=owner, body="hi")
+    case_id = _report(client_for(friend), "comment", comment.pk, "spam")["case"]
+    moderator = _staff("picky", MODERATOR)
+    client_for(moderator).post("/api/v1/moderation/cases/claim/")
+    response = _decide(client_for(moderator), case_id, "suspend", "spam")
+    assert (response.status_code, response.json()["code"]) == (400, "action_not_applicable")

@@ -1,0 +1,99 @@
+"""Deciding a case: the action, its audit row, and the statement of reasons sent to the
+person it affects. Every action acts through the app that owns the thing: a post comes down
+through feeds.post_take_down (which records actor and reason), an account through accounts."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.services import notify, user_suspend
+from config.errors import ApplicationError
+from feeds.models import Comment, Post
+from feeds.services import post_restore, post_take_down
+from moderation.models import Case, Decision, Reason
+
+Action = Decision.Action
+NO_VIOLATION = "no_violation"
+# What each kind of target can have done to it.
+APPLICABLE = {
+    Case.Target.POST: {Action.DISMISS, Action.TAKE_DOWN, Action.RESTORE, Action.WARN},
+    Case.Target.COMMENT: {Action.DISMISS, Action.WARN},
+    Case.Target.USER: {Action.DISMISS, Action.WARN, Action.SUSPEND},
+}
+APPEAL = (
+    "You can appeal this decision once, within six months, from the notification in the app; "
+    "a different moderator decides the appeal. You may also use an out-of-court dispute "
+    "settlement body or the courts."
+)
+
+
+def _affected(case: Case) -> tuple[User, Post | None]:
+    """Whom the decision is about, and the post if the case is about one."""
+    if case.target_kind == Case.Target.POST:
+        post = Post.objects.select_related("author").get(pk=int(case.target_id))
+        return post.author, post
+    if case.target_kind == Case.Target.COMMENT:
+        return Comment.objects.select_related("author").get(pk=int(case.target_id)).author, None
+    return User.objects.get(pk=int(case.target_id)), None
+
+
+def statement_of_reasons(
+    *, case: Case, action: str, ground: str, facts: str, automated: bool
+) -> dict[str, object]:
+    return {
+        "decision": action,
+        "target": {"kind": case.target_kind, "id": case.target_id},
+        "ground": ground,
+        "ground_type": "terms_of_service",
+        "facts": facts,
+        "automated_detection": automated,
+        "automated_decision": False,  # a person decided
+        "reports": case.report_count,
+        "how_to_appeal": APPEAL,
+        "decided_at": timezone.now().isoformat(),
+    }
+
+
+@transaction.atomic
+def case_decide(*, case: Case, moderator: User, action: str, ground: str, facts: str) -> Decision:
+    """Decide a case this moderator has claimed: act, audit, tell the person affected."""
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    if case.state != Case.State.OPEN:
+        raise ApplicationError("case_decided", "This case is already decided.", 409)
+    lease = case.lease_until
+    if case.claimed_by_id != moderator.pk or lease is None or lease < timezone.now():
+        raise ApplicationError("case_not_claimed", "Claim the case before deciding it.", 409)
+    if action not in APPLICABLE[Case.Target(case.target_kind)]:
+        raise ApplicationError(
+            "action_not_applicable", f"A {case.target_kind} cannot be given {action!r}.", 400
+        )
+    if action != Action.DISMISS and ground not in Reason.values:
+        raise ApplicationError("ground_invalid", "Name the rule that was broken.", 400)
+    affected, post = _affected(case)
+    reason = f"moderation:{ground}"
+    if action == Action.TAKE_DOWN and post is not None:
+        post_take_down(post=post, actor=moderator, reason=reason)
+    elif action == Action.RESTORE and post is not None:
+        post_restore(post=post, actor=moderator, reason=reason)
+    elif action == Action.SUSPEND:
+        user_suspend(user=affected)
+    statement = statement_of_reasons(
+        case=case, action=action, ground=ground, facts=facts, automated=False
+    )
+    decision = Decision.objects.create(
+        case=case,
+        moderator=moderator,
+        action=action,
+        ground=ground,
+        facts=facts,
+        affected=affected,
+        statement=statement,
+    )
+    Case.objects.filter(pk=case.pk).update(
+        state=Case.State.DECIDED, decided_at=timezone.now(), claimed_by=None, lease_until=None
+    )
+    if action != Action.DISMISS:  # a dismissal changes nothing for the person reported
+        notify(user=affected, kind="moderation_decision", payload=statement)
+    return decision
