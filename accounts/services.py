@@ -75,3 +75,10 @@ def user_suspend(*, user: User) -> User:
     AuthToken.objects.filter(user=user).delete()
     user.refresh_from_db()
     return user
+
+
+def user_reinstate(*, user: User) -> User:
+    """Undo a suspension (an upheld appeal); the user signs in again to get a token."""
+    User.objects.filter(pk=user.pk).update(is_active=True)
+    user.refresh_from_db()
+    return user

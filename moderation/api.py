@@ -132,7 +132,9 @@ class DecisionCreateApi(APIView):
     class InputSerializer(serializers.Serializer):
         case_id = serializers.IntegerField()
         action = serializers.ChoiceField(choices=Decision.Action.choices)
-        ground = serializers.CharField(max_length=20, required=False, default=NO_VIOLATION)
+        ground = serializers.CharField(
+            max_length=20, required=False, allow_blank=True, default=NO_VIOLATION
+        )
         facts = serializers.CharField(max_length=4000)
 
     class OutputSerializer(serializers.ModelSerializer):
@@ -163,3 +165,34 @@ class DecisionCreateApi(APIView):
         case = access_case(moderator=request.user, case_id=fields.pop("case_id"))
         decision = case_decide(case=case, moderator=request.user, **fields)
         return Response(self.OutputSerializer(decision).data, status=status.HTTP_201_CREATED)
+
+
+class AppealCreateApi(APIView):
+    """Contest a takedown of your post or your suspension, once: another moderator decides."""
+
+    throttle_classes = [ReportThrottle]
+
+    class InputSerializer(serializers.Serializer):
+        decision_id = serializers.IntegerField()
+        text = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+    class OutputSerializer(serializers.Serializer):
+        case = serializers.IntegerField(source="pk")
+        state = serializers.CharField()
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            201: OutputSerializer,
+            404: error("No decision about you has that id (`not_found`)."),
+            409: error(
+                "Appealed already (`appeal_exists`), or not a takedown or suspension "
+                "(`decision_not_appealable`)."
+            ),
+        },
+    )
+    def post(self, request: AuthedRequest) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        case = services.appeal_file(appellant=request.user, **data.validated_data)
+        return Response(self.OutputSerializer(case).data, status=status.HTTP_201_CREATED)

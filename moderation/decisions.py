@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.services import notify, user_suspend
+from accounts.services import notify, user_reinstate, user_suspend
 from config.errors import ApplicationError
 from feeds.models import Comment, Post
 from feeds.services import post_restore, post_take_down
@@ -21,6 +21,8 @@ APPLICABLE = {
     Case.Target.POST: {Action.DISMISS, Action.TAKE_DOWN, Action.RESTORE, Action.WARN},
     Case.Target.COMMENT: {Action.DISMISS, Action.WARN},
     Case.Target.USER: {Action.DISMISS, Action.WARN, Action.SUSPEND},
+    # An appeal is dismissed (the decision stands) or the decision is reversed.
+    Case.Target.APPEAL: {Action.DISMISS, Action.RESTORE},
 }
 APPEAL = (
     "You can appeal this decision once, within six months, from the notification in the app; "
@@ -31,6 +33,11 @@ APPEAL = (
 
 def _affected(case: Case) -> tuple[User, Post | None]:
     """Whom the decision is about, and the post if the case is about one."""
+    if case.appeal_of is not None:
+        original = case.appeal_of.case
+        _, post = _affected(original)
+        assert case.appeal_of.affected is not None
+        return case.appeal_of.affected, post
     if case.target_kind == Case.Target.POST:
         post = Post.objects.select_related("author").get(pk=int(case.target_id))
         return post.author, post
@@ -59,17 +66,27 @@ def statement_of_reasons(
 @transaction.atomic
 def case_decide(*, case: Case, moderator: User, action: str, ground: str, facts: str) -> Decision:
     """Decide a case this moderator has claimed: act, audit, tell the person affected."""
-    case = Case.objects.select_for_update().get(pk=case.pk)
+    case = (
+        Case.objects.select_for_update(of=("self",))
+        .select_related("appeal_of__case")
+        .get(pk=case.pk)
+    )
     if case.state != Case.State.OPEN:
         raise ApplicationError("case_decided", "This case is already decided.", 409)
     lease = case.lease_until
     if case.claimed_by_id != moderator.pk or lease is None or lease < timezone.now():
         raise ApplicationError("case_not_claimed", "Claim the case before deciding it.", 409)
+    if case.appeal_of is not None and case.appeal_of.moderator_id == moderator.pk:
+        raise ApplicationError(
+            "appeal_needs_another_moderator", "Another moderator decides this appeal.", 409
+        )
     if action not in APPLICABLE[Case.Target(case.target_kind)]:
         raise ApplicationError(
             "action_not_applicable", f"A {case.target_kind} cannot be given {action!r}.", 400
         )
-    if action != Action.DISMISS and ground not in Reason.values:
+    # A dismissal or an appeal's answer holds nothing against anyone: no rule to name.
+    needs_ground = action != Action.DISMISS and case.appeal_of is None
+    if needs_ground and ground not in Reason.values:
         raise ApplicationError("ground_invalid", "Name the rule that was broken.", 400)
     affected, post = _affected(case)
     reason = f"moderation:{ground}"
@@ -77,6 +94,8 @@ def case_decide(*, case: Case, moderator: User, action: str, ground: str, facts:
         post_take_down(post=post, actor=moderator, reason=reason)
     elif action == Action.RESTORE and post is not None:
         post_restore(post=post, actor=moderator, reason=reason)
+    elif action == Action.RESTORE and case.appeal_of is not None:
+        user_reinstate(user=affected)  # an upheld appeal against a suspension
     elif action == Action.SUSPEND:
         user_suspend(user=affected)
     statement = statement_of_reasons(
@@ -94,6 +113,8 @@ def case_decide(*, case: Case, moderator: User, action: str, ground: str, facts:
     Case.objects.filter(pk=case.pk).update(
         state=Case.State.DECIDED, decided_at=timezone.now(), claimed_by=None, lease_until=None
     )
-    if action != Action.DISMISS:  # a dismissal changes nothing for the person reported
-        notify(user=affected, kind="moderation_decision", payload=statement)
+    # A dismissed report changes nothing for the person reported; an appeal is always answered.
+    if action != Action.DISMISS or case.appeal_of is not None:
+        payload = {**statement, "decision_id": decision.pk}
+        notify(user=affected, kind="moderation_decision", payload=payload)
     return decision

@@ -23,6 +23,7 @@ class Case(models.Model):
         POST = "post"
         COMMENT = "comment"
         USER = "user"
+        APPEAL = "appeal"  # target_id: the decision appealed against
 
     class State(models.TextChoices):
         OPEN = "open"
@@ -46,6 +47,15 @@ class Case(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     decided_at = models.DateTimeField(null=True, blank=True)
+    # An appeal is a case of its own, decided by another moderator; one per decision.
+    appeal_of = models.OneToOneField(
+        "moderation.Decision",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="appeal",
+    )
+    appeal_text = models.TextField(blank=True, max_length=2000)
 
     class Meta:
         permissions = [("work_senior_queue", "Can work the senior moderators' queue")]

@@ -14,7 +14,7 @@ from accounts.models import User
 from config.errors import ApplicationError, NotFoundError
 from feeds.models import Comment, Post
 from feeds.selectors import access_post
-from moderation.models import Case, Reason, Report
+from moderation.models import Case, Decision, Reason, Report
 
 # How bad a reason is, before counting reports and reach. The most severe reason given leads.
 REASON_WEIGHT = {
@@ -115,9 +115,12 @@ def case_claim(*, moderator: User, now: Any = None) -> Case | None:
     same case, and a claim left to lapse returns the case to the queue."""
     now = now or timezone.now()
     free = Q(claimed_by__isnull=True) | Q(lease_until__lt=now) | Q(claimed_by=moderator)
-    candidates = Case.objects.filter(
-        free, state=Case.State.OPEN, queue__in=queues_for(moderator)
-    ).order_by("-severity", "created_at")
+    # An appeal is never handed to the moderator whose decision it contests.
+    candidates = (
+        Case.objects.filter(free, state=Case.State.OPEN, queue__in=queues_for(moderator))
+        .exclude(appeal_of__moderator=moderator)
+        .order_by("-severity", "created_at")
+    )
     for case_id in candidates.values_list("id", flat=True)[:CLAIM_SCAN]:
         claimed = Case.objects.filter(free, id=case_id, state=Case.State.OPEN).update(
             claimed_by=moderator, lease_until=now + CLAIM_LEASE, updated_at=now
@@ -133,3 +136,33 @@ def case_release(*, case: Case, moderator: User) -> Case:
     Case.objects.filter(pk=case.pk, claimed_by=moderator).update(claimed_by=None, lease_until=None)
     case.refresh_from_db()
     return case
+
+
+APPEALABLE = ("take_down", "suspend")
+
+
+@transaction.atomic
+def appeal_file(*, appellant: User, decision_id: Any, text: str) -> Case:
+    """The person a takedown or suspension is about contests it, once; the appeal is a case
+    in the same queue, for a different moderator."""
+    decision = (
+        Decision.objects.select_related("case").filter(pk=decision_id, affected=appellant).first()
+    )
+    if decision is None:
+        raise NotFoundError("No such decision.")
+    if decision.action not in APPEALABLE:
+        raise ApplicationError(
+            "decision_not_appealable", "Only a takedown or a suspension can be appealed.", 409
+        )
+    if Case.objects.filter(appeal_of=decision).exists():
+        raise ApplicationError("appeal_exists", "This decision was appealed already.", 409)
+    return Case.objects.create(
+        target_kind=Case.Target.APPEAL,
+        target_id=str(decision.pk),
+        queue=decision.case.queue,
+        reasons=[decision.ground],
+        report_count=0,
+        severity=decision.case.severity,
+        appeal_of=decision,
+        appeal_text=text,
+    )

@@ -242,3 +242,42 @@ def test_an_action_that_does_not_fit_the_target_is_refused(
     client_for(moderator).post("/api/v1/moderation/cases/claim/")
     response = _decide(client_for(moderator), case_id, "suspend", "spam")
     assert (response.status_code, response.json()["code"]) == (400, "action_not_applicable")
+
+
+# --- Appeals -----------------------------------------------------------------------------------
+def test_an_appeal_goes_to_another_moderator_who_may_reverse_the_takedown(
+    owner: User, friend: User, client_for: Client
+) -> None:
+    # given a post taken down by one moderator
+    post = _post(owner)
+    case_id, first = _claimed_case(client_for, friend, post, "violence")
+    assert _decide(client_for(first), case_id, "take_down").status_code == 201
+    note = client_for(owner).get("/api/v1/notifications/").json()["results"][0]
+    # when the author appeals, once
+    body = {"decision_id": note["payload"]["decision_id"], "text": "It was a stunt."}
+    appealed = client_for(owner).post("/api/v1/appeals/", body, format="json")
+    assert appealed.status_code == 201, appealed.json()
+    again = client_for(owner).post("/api/v1/appeals/", body, format="json")
+    assert (again.status_code, again.json()["code"]) == (409, "appeal_exists")
+    # then the moderator who decided never gets it, and another one reverses it
+    assert client_for(first).post("/api/v1/moderation/cases/claim/").status_code == 204
+    second = _staff("appeals", MODERATOR)
+    claimed = client_for(second).post("/api/v1/moderation/cases/claim/").json()
+    assert claimed["id"] == appealed.json()["case"] and claimed["target_kind"] == "appeal"
+    reversed_ = _decide(client_for(second), claimed["id"], "restore", "")
+    assert reversed_.status_code == 201, reversed_.json()
+    post.refresh_from_db()
+    assert post.state == Post.State.LIVE
+    answers = client_for(owner).get("/api/v1/notifications/").json()["results"]
+    assert answers[0]["payload"]["decision"] == "restore"
+
+
+def test_only_the_person_a_decision_is_about_can_appeal_it(
+    owner: User, friend: User, stranger: User, client_for: Client
+) -> None:
+    post = _post(owner)
+    case_id, moderator = _claimed_case(client_for, friend, post, "spam")
+    decision = _decide(client_for(moderator), case_id, "take_down", "spam").json()
+    body = {"decision_id": decision["id"]}
+    response = client_for(stranger).post("/api/v1/appeals/", body, format="json")
+    assert (response.status_code, response.json()["code"]) == (404, "not_found")
