@@ -86,6 +86,10 @@ def main() -> None:
         Report.objects.bulk_create(
             Report(case=case, reporter=reporter, reason=case.reasons[0]) for case in made
         )
+    from django.db import connection
+
+    with connection.cursor() as cursor:  # the statistics autovacuum keeps on a live database
+        cursor.execute("ANALYZE moderation_case")
     seeded = time.perf_counter() - started
     print(f"seeded {args.cases} open cases with one report each in {seeded:.1f} s")
 
