@@ -18,6 +18,7 @@ class Post(models.Model):
 
     class State(models.TextChoices):
         LIVE = "live"
+        HELD = "held"  # an automated check holds it for a moderator; only its author sees it
         TAKEN_DOWN = "taken_down"
 
     video = models.OneToOneField("media.Video", on_delete=models.PROTECT, related_name="post")
@@ -33,6 +34,10 @@ class Post(models.Model):
     )
     # The author's say over remixes of this post: on by default, switchable per post.
     allow_remix = models.BooleanField(default=True)
+    # Shown only to signed-in adults who opted in; never in the public preview.
+    age_restricted = models.BooleanField(default=False)
+    # The automated checks' verdicts at publishing: [{check, outcome, code, reason, detail}].
+    checks = models.JSONField(default=list, blank=True)
     # Diversity keys: posts sharing a cluster are near-duplicates (same look and audio, or the
     # same prompt); posts sharing a template were made from the same storyboard shape.
     cluster = models.CharField(max_length=40, db_index=True, blank=True)

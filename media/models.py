@@ -70,6 +70,9 @@ class Video(models.Model):
     provenance_backend = models.CharField(max_length=40, blank=True)
     manifest = models.JSONField(default=dict, blank=True)
     fingerprint = models.JSONField(default=dict, blank=True)
+    # The automated checks' verdicts on the rendered output (logos, faces), kept until it is
+    # published: a "hold" there holds the post for review.
+    checks = models.JSONField(default=list, blank=True)
     storyboard = models.JSONField(default=dict, blank=True)
     prompt = models.TextField(blank=True)
     width = models.PositiveIntegerField(default=0)

@@ -79,11 +79,19 @@ class Case(models.Model):
 
 class Report(models.Model):
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="reports")
+    # None for a report an automated check filed; `check_name` names the check.
     reporter = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reports_filed"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="reports_filed",
     )
+    check_name = models.CharField(max_length=40, blank=True)
     reason = models.CharField(max_length=20, choices=Reason.choices)
     text = models.TextField(blank=True, max_length=2000)
+    # A report from someone marked as reporting in bad faith counts for little.
+    weight = models.FloatField(default=1.0)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -100,8 +108,10 @@ class Decision(models.Model):
         DISMISS = "dismiss"
         TAKE_DOWN = "take_down"
         RESTORE = "restore"
+        AGE_RESTRICT = "age_restrict"
         WARN = "warn"
         SUSPEND = "suspend"
+        REVOKE_CAMEO = "revoke_cameo"
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="decisions")
     moderator = models.ForeignKey(
@@ -116,3 +126,18 @@ class Decision(models.Model):
     )
     statement = models.JSONField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True)
+
+
+class ReporterStanding(models.Model):
+    """A reporter a moderator marked as filing in bad faith: their reports still open cases
+    but weigh little, so they sink below everyone else's."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reporter_standing"
+    )
+    bad_faith = models.BooleanField(default=True)
+    reason = models.TextField(max_length=2000)
+    marked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    marked_at = models.DateTimeField(auto_now=True)
