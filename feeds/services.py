@@ -199,6 +199,21 @@ def post_restore(*, post: Post, actor: User, reason: str) -> Post:
     return post
 
 
+def post_age_restrict(*, post: Post, restricted: bool) -> Post:
+    """Show the post only to signed-in viewers (never the public preview), or lift that.
+    The moderator's decision that asks for it is the audit record."""
+    Post.objects.filter(pk=post.pk).update(age_restricted=restricted)
+    post.refresh_from_db()
+    return post
+
+
+def post_hold_release(*, post: Post) -> Post:
+    """A moderator found nothing wrong with a post an automated check held: it goes live."""
+    Post.objects.filter(pk=post.pk, state=Post.State.HELD).update(state=Post.State.LIVE)
+    post.refresh_from_db()
+    return post
+
+
 # --- The social graph ---------------------------------------------------------------------
 def follow(*, follower: User, followee: User) -> None:
     if follower.pk == followee.pk:

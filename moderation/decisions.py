@@ -4,26 +4,39 @@ through feeds.post_take_down (which records actor and reason), an account throug
 
 from __future__ import annotations
 
+import uuid
+
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
 from accounts.services import notify, user_reinstate, user_suspend
+from cameo.cascade import cameo_revoke
+from cameo.models import Cameo
 from config.errors import ApplicationError
 from feeds.models import Comment, Post
-from feeds.services import post_restore, post_take_down
+from feeds.services import post_age_restrict, post_hold_release, post_restore, post_take_down
 from moderation.models import Case, Decision, Reason
 
 Action = Decision.Action
 NO_VIOLATION = "no_violation"
 # What each kind of target can have done to it.
 APPLICABLE = {
-    Case.Target.POST: {Action.DISMISS, Action.TAKE_DOWN, Action.RESTORE, Action.WARN},
+    Case.Target.POST: {
+        Action.DISMISS,
+        Action.TAKE_DOWN,
+        Action.RESTORE,
+        Action.AGE_RESTRICT,
+        Action.WARN,
+        Action.REVOKE_CAMEO,
+    },
     Case.Target.COMMENT: {Action.DISMISS, Action.WARN},
-    Case.Target.USER: {Action.DISMISS, Action.WARN, Action.SUSPEND},
+    Case.Target.USER: {Action.DISMISS, Action.WARN, Action.SUSPEND, Action.REVOKE_CAMEO},
     # An appeal is dismissed (the decision stands) or the decision is reversed.
     Case.Target.APPEAL: {Action.DISMISS, Action.RESTORE},
 }
+# Revoking a double deletes its biometric data: it cannot be undone, so seniors decide it.
+SENIOR_ACTIONS = {Action.REVOKE_CAMEO}
 APPEAL = (
     "You can appeal this decision once, within six months, from the notification in the app; "
     "a different moderator decides the appeal. You may also use an out-of-court dispute "
@@ -46,6 +59,37 @@ def _affected(case: Case) -> tuple[User, Post | None]:
     return User.objects.get(pk=int(case.target_id)), None
 
 
+def _cameo_for(case: Case, cameo_id: str | None, affected: User, post: Post | None) -> Cameo:
+    """The double to revoke: one cast in the reported post, or one the reported user owns."""
+    if not cameo_id:
+        raise ApplicationError("cameo_required", "Name the cameo to revoke (cameo_id).", 400)
+    cameos = Cameo.objects.filter(pk=cameo_id) if _uuid_like(cameo_id) else Cameo.objects.none()
+    if post is not None:
+        cameos = cameos.filter(appearances__video_id=post.video_id)
+    else:
+        cameos = cameos.filter(owner=affected)
+    cameo = cameos.first()
+    if cameo is None:
+        raise ApplicationError(
+            "cameo_not_in_case", "That cameo is not in the reported post or account.", 400
+        )
+    return cameo
+
+
+def _uuid_like(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def automated_detection(case: Case) -> bool:
+    """Whether an automated check brought the case (an automated report has no reporter)."""
+    original = case.appeal_of.case if case.appeal_of is not None else case
+    return original.reports.filter(reporter__isnull=True).exists()
+
+
 def statement_of_reasons(
     *, case: Case, action: str, ground: str, facts: str, automated: bool
 ) -> dict[str, object]:
@@ -64,7 +108,15 @@ def statement_of_reasons(
 
 
 @transaction.atomic
-def case_decide(*, case: Case, moderator: User, action: str, ground: str, facts: str) -> Decision:
+def case_decide(
+    *,
+    case: Case,
+    moderator: User,
+    action: str,
+    ground: str,
+    facts: str,
+    cameo_id: str | None = None,
+) -> Decision:
     """Decide a case this moderator has claimed: act, audit, tell the person affected."""
     case = (
         Case.objects.select_for_update(of=("self",))
@@ -84,6 +136,10 @@ def case_decide(*, case: Case, moderator: User, action: str, ground: str, facts:
         raise ApplicationError(
             "action_not_applicable", f"A {case.target_kind} cannot be given {action!r}.", 400
         )
+    if action in SENIOR_ACTIONS and not moderator.has_perm("moderation.work_senior_queue"):
+        raise ApplicationError(
+            "senior_moderator_only", f"Only a senior moderator may {action.replace('_', ' ')}.", 403
+        )
     # A dismissal or an appeal's answer holds nothing against anyone: no rule to name.
     needs_ground = action != Action.DISMISS and case.appeal_of is None
     if needs_ground and ground not in Reason.values:
@@ -93,13 +149,21 @@ def case_decide(*, case: Case, moderator: User, action: str, ground: str, facts:
     if action == Action.TAKE_DOWN and post is not None:
         post_take_down(post=post, actor=moderator, reason=reason)
     elif action == Action.RESTORE and post is not None:
-        post_restore(post=post, actor=moderator, reason=reason)
+        _restore(post, moderator, reason)
     elif action == Action.RESTORE and case.appeal_of is not None:
         user_reinstate(user=affected)  # an upheld appeal against a suspension
     elif action == Action.SUSPEND:
         user_suspend(user=affected)
+    elif action == Action.AGE_RESTRICT and post is not None:
+        post_age_restrict(post=post, restricted=True)
+    elif action == Action.REVOKE_CAMEO:
+        cameo_revoke(
+            cameo=_cameo_for(case, cameo_id, affected, post), actor=moderator, reason=reason
+        )
+    elif action == Action.DISMISS and post is not None and case.appeal_of is None:
+        post_hold_release(post=post)  # nothing wrong: a post a check held goes live
     statement = statement_of_reasons(
-        case=case, action=action, ground=ground, facts=facts, automated=False
+        case=case, action=action, ground=ground, facts=facts, automated=automated_detection(case)
     )
     decision = Decision.objects.create(
         case=case,
@@ -107,6 +171,7 @@ def case_decide(*, case: Case, moderator: User, action: str, ground: str, facts:
         action=action,
         ground=ground,
         facts=facts,
+        automated=bool(statement["automated_detection"]),
         affected=affected,
         statement=statement,
     )
@@ -118,3 +183,15 @@ def case_decide(*, case: Case, moderator: User, action: str, ground: str, facts:
         payload = {**statement, "decision_id": decision.pk}
         notify(user=affected, kind="moderation_decision", payload=payload)
     return decision
+
+
+def _restore(post: Post, moderator: User, reason: str) -> None:
+    """Undo what stands against a post: a takedown, an age restriction, or a hold."""
+    if post.state == Post.State.TAKEN_DOWN:
+        post_restore(post=post, actor=moderator, reason=reason)
+    elif post.age_restricted:
+        post_age_restrict(post=post, restricted=False)
+    elif post.state == Post.State.HELD:
+        post_hold_release(post=post)
+    else:
+        raise ApplicationError("post_not_restricted", "Nothing stands against this post.", 409)

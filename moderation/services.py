@@ -7,14 +7,14 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from accounts.models import User
 from config.errors import ApplicationError, NotFoundError
 from feeds.models import Comment, Post
 from feeds.selectors import access_post
-from moderation.models import Case, Decision, Reason, Report
+from moderation.models import Case, Decision, Reason, Report, ReporterStanding
 
 # How bad a reason is, before counting reports and reach. The most severe reason given leads.
 REASON_WEIGHT = {
@@ -30,6 +30,9 @@ REASON_WEIGHT = {
 SENIOR_REASONS = {Reason.MINOR_SAFETY}
 CLAIM_LEASE = timedelta(minutes=15)
 CLAIM_SCAN = 50  # candidates tried per claim when others are claiming at the same moment
+# What a report from someone marked as reporting in bad faith counts for: it still opens a
+# case (they may be right this time) but sinks below everyone else's.
+BAD_FAITH_WEIGHT = 0.1
 
 
 def _target(reporter: User, kind: str, target_id: str) -> tuple[str, int]:
@@ -48,18 +51,51 @@ def _target(reporter: User, kind: str, target_id: str) -> tuple[str, int]:
     user = User.objects.filter(username=target_id, is_active=True).first()
     if user is None:
         raise NotFoundError("No such user.")
-    reach = Post.objects.filter(author=user, state=Post.State.LIVE).values_list("view_count")
-    return str(user.pk), sum(views for (views,) in reach)
+    return str(user.pk), _reach(kind, str(user.pk))
+
+
+def _reach(kind: str, key: str) -> int:
+    """How many saw the reported thing: a post's views, a comment's post's, a user's posts'."""
+    if kind == Case.Target.POST:
+        return Post.objects.filter(pk=int(key)).values_list("view_count", flat=True).first() or 0
+    if kind == Case.Target.COMMENT:
+        views = Comment.objects.filter(pk=int(key)).values_list("post__view_count", flat=True)
+        return views.first() or 0
+    if kind == Case.Target.USER:
+        live = Post.objects.filter(author_id=int(key), state=Post.State.LIVE)
+        return live.aggregate(views=Sum("view_count"))["views"] or 0
+    return 0
 
 
 def _int(value: str) -> int | None:
     return int(value) if value.isdigit() else None
 
 
-def severity(reasons: list[str], report_count: int, reach: int) -> float:
+def severity(reasons: list[str], report_count: float, reach: int) -> float:
     """The worst reason, raised by how many reported it and how many saw it."""
     worst = max(REASON_WEIGHT[Reason(r)] for r in reasons)
-    return round(worst * (1 + math.log1p(report_count - 1)) + math.log10(1 + reach), 3)
+    return _severity(worst, report_count, reach)
+
+
+def _severity(worst: float, count: float, reach: int) -> float:
+    return round(worst * (1 + math.log1p(max(count, 1.0) - 1)) + math.log10(1 + reach), 3)
+
+
+def case_severity(case: Case, reach: int) -> float:
+    """The case's severity from its reports, each weighed by its reporter's standing: a
+    bad-faith reporter's worst reason and count weigh a tenth of anyone else's."""
+    rows = list(case.reports.values_list("reason", "weight"))
+    if not rows:  # an appeal: no reports, its decision's severity
+        return case.severity
+    worst = max(REASON_WEIGHT[Reason(reason)] * weight for reason, weight in rows)
+    return _severity(worst, sum(weight for _, weight in rows), reach)
+
+
+def reporter_weight(reporter: User | None) -> float:
+    if reporter is None:  # an automated check
+        return 1.0
+    marked = ReporterStanding.objects.filter(user=reporter, bad_faith=True).exists()
+    return BAD_FAITH_WEIGHT if marked else 1.0
 
 
 def _ordered(reasons: set[str]) -> list[str]:
@@ -77,11 +113,13 @@ def report_file(
     existing = Report.objects.filter(case=case, reporter=reporter).first()
     if existing is not None:
         return existing
-    report = Report.objects.create(case=case, reporter=reporter, reason=reason, text=text)
+    report = Report.objects.create(
+        case=case, reporter=reporter, reason=reason, text=text, weight=reporter_weight(reporter)
+    )
     reasons = _ordered(set(case.reasons) | {reason})
     case.report_count += 1
     case.reasons = reasons
-    case.severity = severity(reasons, case.report_count, reach)
+    case.severity = case_severity(case, reach)
     if SENIOR_REASONS & set(reasons):
         case.queue = Case.Queue.SENIOR  # routed up, never back down
     case.save(update_fields=["report_count", "reasons", "severity", "queue", "updated_at"])
@@ -138,6 +176,28 @@ def case_release(*, case: Case, moderator: User) -> Case:
     return case
 
 
+@transaction.atomic
+def reporter_mark(
+    *, moderator: User, username: str, bad_faith: bool, reason: str
+) -> ReporterStanding:
+    """Mark (or clear) a reporter as filing in bad faith; their reports on open cases are
+    reweighed at once, so those cases move down (or back up) the queue."""
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        raise NotFoundError("No such user.")
+    standing, _ = ReporterStanding.objects.update_or_create(
+        user=user, defaults={"bad_faith": bad_faith, "reason": reason, "marked_by": moderator}
+    )
+    weight = BAD_FAITH_WEIGHT if bad_faith else 1.0
+    open_reports = Report.objects.filter(reporter=user, case__state=Case.State.OPEN)
+    case_ids = list(open_reports.values_list("case_id", flat=True))
+    open_reports.update(weight=weight)
+    for case in Case.objects.select_for_update().filter(pk__in=case_ids):
+        case.severity = case_severity(case, _reach(case.target_kind, case.target_id))
+        case.save(update_fields=["severity", "updated_at"])
+    return standing
+
+
 APPEALABLE = ("take_down", "suspend")
 
 
@@ -166,3 +226,47 @@ def appeal_file(*, appellant: User, decision_id: Any, text: str) -> Case:
         appeal_of=decision,
         appeal_text=text,
     )
+
+
+def suspension_appeal(*, username: str, password: str, text: str) -> Case:
+    """A suspended account has no token, so it proves who it is with its password (which
+    signs it in nowhere) and appeals its latest suspension."""
+    user = User.objects.filter(username__iexact=username.strip()).first()
+    if user is None or user.is_active or not user.check_password(password):
+        # Active accounts appeal signed in; wrong and unknown look the same.
+        raise ApplicationError(
+            "invalid_credentials", "Username or password is wrong, or not suspended.", 401
+        )
+    decision = (
+        Decision.objects.filter(affected=user, action=Decision.Action.SUSPEND)
+        .order_by("-created_at")
+        .first()
+    )
+    if decision is None:
+        raise NotFoundError("No suspension to appeal.")
+    return appeal_file(appellant=user, decision_id=decision.pk, text=text)
+
+
+# --- Automated reports: a check that held a post files it like a person would ---------------
+@transaction.atomic
+def report_file_automated(
+    *, check_name: str, target_kind: str, target_id: str, reason: str, text: str = ""
+) -> Report:
+    """A report with no reporter, naming the check that filed it, grouped into the thing's one
+    open case like anyone's. The same check reporting the same thing twice keeps the first."""
+    key = str(target_id)
+    case = _open_case(target_kind, key)
+    existing = Report.objects.filter(case=case, reporter=None, check_name=check_name).first()
+    if existing is not None:
+        return existing
+    report = Report.objects.create(
+        case=case, reporter=None, check_name=check_name, reason=reason, text=text[:2000]
+    )
+    reasons = _ordered(set(case.reasons) | {reason})
+    case.report_count += 1
+    case.reasons = reasons
+    case.severity = case_severity(case, _reach(target_kind, key))
+    if SENIOR_REASONS & set(reasons):
+        case.queue = Case.Queue.SENIOR
+    case.save(update_fields=["report_count", "reasons", "severity", "queue", "updated_at"])
+    return report
