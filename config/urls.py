@@ -29,6 +29,7 @@ urlpatterns = [
     path("readyz", health.readyz),
     path("media/", media_serve, name="media"),
     path("admin/", admin.site.urls),
+    path("console/", include("moderation.console_urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"),

@@ -168,6 +168,21 @@ def case_claim(*, moderator: User, now: Any = None) -> Case | None:
     return None
 
 
+def case_claim_one(*, case: Case, moderator: User, now: Any = None) -> Case | None:
+    """Claim this case (the console's case page), on the same terms as the next one: open,
+    in the moderator's queues, nobody else's live lease, never an appeal of their own."""
+    now = now or timezone.now()
+    free = Q(claimed_by__isnull=True) | Q(lease_until__lt=now) | Q(claimed_by=moderator)
+    claimed = (
+        Case.objects.filter(
+            free, id=case.pk, state=Case.State.OPEN, queue__in=queues_for(moderator)
+        )
+        .exclude(appeal_of__moderator=moderator)
+        .update(claimed_by=moderator, lease_until=now + CLAIM_LEASE, updated_at=now)
+    )
+    return Case.objects.get(id=case.pk) if claimed else None
+
+
 def case_release(*, case: Case, moderator: User) -> Case:
     if case.claimed_by_id != moderator.pk:
         raise ApplicationError("case_not_claimed", "You have not claimed this case.", 409)

@@ -21,6 +21,7 @@ from accounts.services import token_issue
 from tests.factories import UserFactory
 
 ROOT = Path(__file__).resolve().parent.parent
+pytest_plugins = ["tests.browser"]  # the headless Chromium fixture, for the page tests
 
 
 # --- The cast ---------------------------------------------------------------------------------
