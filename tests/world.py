@@ -20,6 +20,7 @@ from feeds.models import Post
 from feeds.services import post_comment, post_publish, post_take_down
 from jobs.models import Job
 from media.models import Upload, Video
+from moderation.models import Case
 from remix.models import Remix
 from tests.factories import make_verified_cameo
 
@@ -79,6 +80,8 @@ def build_world(user: User, *, grantee: User) -> World:
         background_prompt=f"{marker} beach",
         job=Job.objects.create(owner=user, kind="remix.render"),
     )
+    # a case on the private post: only a moderator may work it, never its author
+    case = Case.objects.create(target_kind="post", target_id=str(private.pk), report_count=1)
     hidden_posts = [private, followers, taken_down]
     world = World(user=user)
     world.ids = {
@@ -89,6 +92,7 @@ def build_world(user: User, *, grantee: User) -> World:
         "grant_id": [str(grant.pk)],
         "appearance_id": [str(appearance.pk)],
         "remix_id": [str(remix.id)],
+        "case_id": [str(case.pk)],
         "post_id": [str(p.pk) for p in hidden_posts],
         "video_id": [str(draft.id), *(str(p.video_id) for p in hidden_posts)],
         "username": [user.username],
