@@ -221,3 +221,30 @@ def test_a_moderator_signs_in_claims_watches_and_takes_down_in_chromium(
         if "Content Security Policy" in e["message"]
     ]
     assert blocked == []
+
+
+# --- The admin beside it ------------------------------------------------------------------------
+def test_every_admin_page_renders_and_posts_videos_and_cases_change_only_through_audit(
+    owner: User, friend: User
+) -> None:
+    from django.contrib import admin
+    from django.urls import reverse
+
+    post = _post(owner)
+    services.report_file(reporter=friend, target_kind="post", target_id=str(post.pk), reason="spam")
+    root = User.objects.create_superuser("root", "root@example.com", "pw")
+    client = _signed_in(root)
+    for model in admin.site._registry:
+        meta = model._meta
+        page = client.get(reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist"))
+        assert page.status_code == 200, meta.label
+        assert b'value="delete_selected"' not in page.content, meta.label
+    # a post, its video and a case are read here, and never deleted or edited from here
+    for obj in (post, post.video, Case.objects.get()):
+        meta = obj._meta
+        delete = reverse(f"admin:{meta.app_label}_{meta.model_name}_delete", args=[obj.pk])
+        assert client.post(delete, {"post": "yes"}).status_code == 403, meta.label
+        change = reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[obj.pk])
+        assert client.get(change).status_code == 200, meta.label
+    assert Post.objects.filter(pk=post.pk, state=Post.State.LIVE).exists()
+    assert b"in the console" in client.get("/admin/moderation/case/").content
