@@ -182,7 +182,20 @@ def case_decide(
     if action != Action.DISMISS or case.appeal_of is not None:
         payload = {**statement, "decision_id": decision.pk}
         notify(user=affected, kind="moderation_decision", payload=payload)
+    _tell_reporters(case, decision)
     return decision
+
+
+def _tell_reporters(case: Case, decision: Decision) -> None:
+    """Everyone who reported it hears what was decided (the DSA asks that notifiers be told),
+    without the statement meant for the person it is about."""
+    reporters = User.objects.filter(
+        pk__in=case.reports.filter(reporter__isnull=False).values("reporter")
+    )
+    target = {"kind": case.target_kind, "id": case.target_id}
+    for reporter in reporters:
+        payload = {"case_id": case.pk, "target": target, "decision": decision.action}
+        notify(user=reporter, kind="report_outcome", payload=payload)
 
 
 def _restore(post: Post, moderator: User, reason: str) -> None:

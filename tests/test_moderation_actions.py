@@ -213,3 +213,21 @@ def test_a_case_an_automated_check_opened_says_so_in_the_statement(
     assert response.json()["statement"]["automated_detection"] is True
     assert response.json()["statement"]["automated_decision"] is False
     assert Decision.objects.get(pk=response.json()["id"]).automated
+
+
+def test_reporters_hear_the_outcome_of_their_report(
+    owner: User, friend: User, stranger: User, client_for: Client
+) -> None:
+    post = _post(owner)
+    case_id = _report(client_for(friend), "post", post.pk, "spam")
+    _report(client_for(stranger), "post", post.pk, "spam")
+    moderator = _staff("teller", MODERATOR)
+    assert _claim(client_for(moderator)) == case_id
+    assert _decide(client_for(moderator), case_id, "dismiss", "no_violation").status_code == 201
+    for reporter in (friend, stranger):
+        notes = client_for(reporter).get("/api/v1/notifications/").json()["results"]
+        outcome = [n for n in notes if n["kind"] == "report_outcome"]
+        assert [n["payload"]["decision"] for n in outcome] == ["dismiss"]
+        assert outcome[0]["payload"]["target"] == {"kind": "post", "id": str(post.pk)}
+    # the author of a dismissed report's target is not bothered
+    assert client_for(owner).get("/api/v1/notifications/").json()["results"] == []

@@ -185,8 +185,10 @@ def test_a_takedown_decision_is_audited_and_the_author_gets_a_statement_of_reaso
     assert (statement["decision"], statement["ground"]) == ("take_down", "violence")
     assert statement["facts"] == "Shown at 0:02."
     assert statement["automated_decision"] is False and "appeal" in statement["how_to_appeal"]
-    # the reporter is not told anything about the author
-    assert client_for(friend).get("/api/v1/notifications/").json()["results"] == []
+    # the reporter hears the outcome, and nothing of the statement meant for the author
+    told = client_for(friend).get("/api/v1/notifications/").json()["results"]
+    assert [n["kind"] for n in told] == ["report_outcome"]
+    assert "facts" not in told[0]["payload"] and "ground" not in told[0]["payload"]
 
 
 def test_a_case_must_be_claimed_by_the_deciding_moderator(
