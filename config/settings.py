@@ -321,3 +321,23 @@ CELERY_BEAT_SCHEDULE["feeds-trending"] = {
     "task": "feeds.tasks.refresh_trending",
     "schedule": float(env_int("TRENDING_REFRESH_SECONDS", 300)),
 }
+
+# --- Moderation ---------------------------------------------------------------------------
+# The routing rule: cases with any of these reasons go to the senior moderators' queue.
+MODERATION_SENIOR_REASONS = env_list("MODERATION_SENIOR_REASONS", ["minor_safety"])
+
+# --- Automated checks ---------------------------------------------------------------------
+# The screening rules (moderation/checks.py): a TOML file of blocked terms, public figures and
+# the sexual/minor pairs, with terms added from the environment. UNKNOWN_FACE_FRAMES: frames
+# of an output sampled for faces that belong to no cast double; UNKNOWN_FACE_MIN_SCORE (in
+# hundredths): the detector's confidence below which a "face" is the renderer's drawn figure
+# (the offline detector rates those 0.52-0.55 and photographed faces 0.8 and up).
+SCREENING = {
+    "RULES_FILE": Path(
+        env_str("SCREENING_RULES_FILE", str(BASE_DIR / "moderation" / "rules" / "default.toml"))
+    ),
+    "EXTRA_BLOCKED_TERMS": env_list("SCREENING_BLOCKED_TERMS", []),
+    "EXTRA_PUBLIC_FIGURES": env_list("SCREENING_PUBLIC_FIGURES", []),
+    "UNKNOWN_FACE_FRAMES": env_int("SCREENING_UNKNOWN_FACE_FRAMES", 6),
+    "UNKNOWN_FACE_MIN_SCORE": env_int("SCREENING_UNKNOWN_FACE_MIN_SCORE", 70) / 100,
+}

@@ -6,6 +6,7 @@ import math
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
@@ -27,7 +28,6 @@ REASON_WEIGHT = {
     Reason.SPAM: 1.5,
     Reason.OTHER: 1.0,
 }
-SENIOR_REASONS = {Reason.MINOR_SAFETY}
 CLAIM_LEASE = timedelta(minutes=15)
 CLAIM_SCAN = 50  # candidates tried per claim when others are claiming at the same moment
 # What a report from someone marked as reporting in bad faith counts for: it still opens a
@@ -120,7 +120,7 @@ def report_file(
     case.report_count += 1
     case.reasons = reasons
     case.severity = case_severity(case, reach)
-    if SENIOR_REASONS & set(reasons):
+    if set(settings.MODERATION_SENIOR_REASONS) & set(reasons):
         case.queue = Case.Queue.SENIOR  # routed up, never back down
     case.save(update_fields=["report_count", "reasons", "severity", "queue", "updated_at"])
     return report
@@ -281,7 +281,7 @@ def report_file_automated(
     case.report_count += 1
     case.reasons = reasons
     case.severity = case_severity(case, _reach(target_kind, key))
-    if SENIOR_REASONS & set(reasons):
+    if set(settings.MODERATION_SENIOR_REASONS) & set(reasons):
         case.queue = Case.Queue.SENIOR
     case.save(update_fields=["report_count", "reasons", "severity", "queue", "updated_at"])
     return report

@@ -231,3 +231,16 @@ def test_reporters_hear_the_outcome_of_their_report(
         assert outcome[0]["payload"]["target"] == {"kind": "post", "id": str(post.pk)}
     # the author of a dismissed report's target is not bothered
     assert client_for(owner).get("/api/v1/notifications/").json()["results"] == []
+
+
+def test_the_routing_rule_is_configurable(
+    owner: User, friend: User, client_for: Client, settings: Any
+) -> None:
+    settings.MODERATION_SENIOR_REASONS = ["minor_safety", "intimate_imagery"]
+    case_id = _report(client_for(friend), "post", _post(owner).pk, "intimate_imagery")
+    assert Case.objects.get(pk=case_id).queue == Case.Queue.SENIOR
+    assert (
+        client_for(_staff("plain", MODERATOR)).post("/api/v1/moderation/cases/claim/").status_code
+        == 204
+    )
+    assert _claim(client_for(_staff("elder", SENIOR_MODERATOR))) == case_id
