@@ -14,7 +14,6 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from jobs.models import Job
-from tests.test_preview_browser import browser  # noqa: F401 - the headless Chromium fixture
 
 
 @cache  # the schema depends on the code only: build it once for these tests
