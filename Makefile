@@ -24,6 +24,7 @@ install: $(STAMP)
 run: install run-deps
 	$(BIN)/python manage.py migrate --noinput -v 0
 	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py seed_moderation
 	$(BIN)/python -m config.server -b 127.0.0.1 -p $(PORT) config.asgi:application
 
 # System programs, from Debian's packages, installed when missing (as root; `apt-get update`
