@@ -17,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from config import screens
 from config.errors import ApplicationError, NotFoundError
 
 logger = logging.getLogger(__name__)
@@ -67,6 +68,8 @@ def error_body(code: str, detail: str, fields: dict[str, list[str]] | None = Non
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, ApplicationError):  # the domain's own errors, raised by services
+        if isinstance(exc, screens.Refusal):  # the refused work is rolled back by now
+            screens.refused(getattr(context.get("request"), "user", None), exc)
         body = error_body(exc.code, exc.message)
         body.update(exc.extra)
         return Response(body, status=exc.status)

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "remix",
     "feeds",
     "moderation",
+    "rights",
 ]
 
 MIDDLEWARE = [
@@ -250,6 +251,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "UploadKindEnum": "media.models.Upload.Kind",
         "ConsentKindEnum": "consent.models.ConsentDocument.Kind",
+        "MarkKindEnum": "rights.models.Mark.Kind",
     },
 }
 

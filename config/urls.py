@@ -21,6 +21,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("feeds.urls")),
     path("", include("remix.urls")),
     path("", include("moderation.urls")),
+    path("rights/", include("rights.urls")),
 ]
 
 urlpatterns = [

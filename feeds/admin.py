@@ -8,7 +8,14 @@ from feeds.models import Comment, Post, Takedown
 
 class TakedownInline(ReadOnlyInline):
     model = Takedown
-    fields = ["created_at", "actor", "reason", "restored_at", "restored_by", "restore_reason"]
+    fields = (
+        "created_at",
+        "actor",
+        "reason",
+        "restored_at",
+        "restored_by",
+        "restore_reason",
+    )
     readonly_fields = fields
 
 

@@ -40,16 +40,22 @@ CREATOR_SHARE, TEMPLATE_SHARE = 0.25, 0.3  # most of a page one creator / templa
 
 
 def visible_posts(viewer: User | None) -> QuerySet[Post]:
-    """Live posts the viewer may see: public, followers-only from people they follow, their own."""
-    live = Post.objects.filter(state=Post.State.LIVE)
+    """Live posts the viewer may see: public, followers-only from people they follow, their own.
+
+    A post an automated check held is seen by its author and staff only, until a moderator
+    releases it; an age-restricted post is never in the anonymous (public preview) feeds."""
     if viewer is None or not viewer.is_authenticated:
-        return live.filter(visibility=Post.Visibility.PUBLIC)
+        return Post.objects.filter(
+            state=Post.State.LIVE, visibility=Post.Visibility.PUBLIC, age_restricted=False
+        )
     followed = Follow.objects.filter(follower=viewer).values("followee_id")
-    return live.filter(
+    audience = (
         Q(visibility=Post.Visibility.PUBLIC)
         | Q(visibility=Post.Visibility.FOLLOWERS, author_id__in=followed)
         | Q(author_id=viewer.pk)
     )
+    held = Q(state=Post.State.HELD) if viewer.is_staff else Q(state=Post.State.HELD, author=viewer)
+    return Post.objects.filter(audience).filter(Q(state=Post.State.LIVE) | held)
 
 
 def access_post(*, viewer: User | None, post_id: Any) -> Post:

@@ -11,6 +11,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Follow, User
+from config import screens
 from config.errors import ApplicationError
 from feeds.models import Comment, Hashtag, Like, Post, Share, Takedown, TopicWeight, View
 from media.models import Video
@@ -97,7 +98,53 @@ def post_publish(
     Video.objects.filter(pk=video.pk).update(state=Video.State.PUBLISHED)
     if remix_of is not None:
         Post.objects.filter(pk=remix_of.pk).update(remix_count=F("remix_count") + 1)
+    _publish_screen(post, video=video, author=author, caption=caption)
     return post
+
+
+def _caption_screen(post: Post, caption: str) -> None:
+    """The PUBLISH checks again on an edited caption: a refusal leaves the post as it was; the
+    new verdicts replace the old ones of the same checks on post.checks (saved by the caller).
+    A hold holds the post, as at publishing."""
+    subject = screens.Subject(
+        point=screens.Point.PUBLISH,
+        user=post.author,
+        texts={"caption": caption},
+        video=post.video,
+        post=post,
+    )
+    verdicts = screens.screen(subject)
+    screens.refuse_if_any(verdicts)
+    names = {v.check for v in verdicts}
+    kept = [c for c in post.checks if c.get("check") not in names]
+    post.checks = kept + screens.as_dicts(verdicts)
+    if screens.holds(verdicts) and post.state == Post.State.LIVE:
+        Post.objects.filter(pk=post.pk).update(state=Post.State.HELD)
+        post.state = Post.State.HELD
+    screens.held(subject, verdicts)
+
+
+def _publish_screen(post: Post, *, video: Video, author: User, caption: str) -> None:
+    """The PUBLISH checks on a post just created in the caller's transaction. A refusal raises,
+    so the post is never made and the draft stays a draft to edit and publish again; a hold
+    here or on the rendered output (video.checks) holds the post for a moderator."""
+    subject = screens.Subject(
+        point=screens.Point.PUBLISH,
+        user=author,
+        texts={"caption": caption},
+        video=video,
+        post=post,
+    )
+    verdicts = screens.screen(subject)
+    screens.refuse_if_any(verdicts)
+    output = [screens.Verdict.from_dict(v) for v in video.checks]
+    post.checks = screens.as_dicts(output + verdicts)
+    fields = ["checks"]
+    if screens.holds(output + verdicts):
+        post.state = Post.State.HELD
+        fields.append("state")
+    post.save(update_fields=fields)
+    screens.held(subject, output + verdicts)
 
 
 @transaction.atomic
@@ -108,8 +155,9 @@ def post_update(*, post: Post, allow_remix: bool | None = None, caption: str | N
         post.allow_remix = allow_remix
         fields.append("allow_remix")
     if caption is not None:
+        _caption_screen(post, caption)  # an edit must not carry what publishing refuses
         post.caption = caption
-        fields.append("caption")
+        fields.extend(["caption", "checks"])
         names = {tag.lower() for tag in HASHTAG.findall(caption)}
         post.hashtags.set([Hashtag.objects.get_or_create(name=name)[0] for name in names])
     if fields:

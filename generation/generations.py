@@ -13,6 +13,7 @@ from django.utils import timezone
 from accounts.models import User
 from cameo.selectors import access_cameo
 from cameo.services import appearance_record
+from config import screens
 from config.errors import ApplicationError
 from consent.services import cast_authorize
 from generation.models import StageCost
@@ -148,6 +149,18 @@ def _cast_with_storyboard_cameos(board: Storyboard, cast: list[CastRequest]) -> 
     return [*cast, *extra]
 
 
+def request_texts(prompt: str, board: Storyboard) -> dict[str, str]:
+    """The words a request puts on screen or in a mouth, keyed by where they came from, so a
+    refusal can name the field to change."""
+    texts = {"prompt": prompt}
+    for i, subject in enumerate(board.subjects):
+        texts[f"subjects[{i}].name"] = subject.name
+    for i, shot in enumerate(board.shots):
+        for j, line in enumerate(shot.dialogue):
+            texts[f"shots[{i}].dialogue[{j}]"] = line.text
+    return texts
+
+
 def generation_submit(
     *,
     owner: User,
@@ -166,12 +179,22 @@ def generation_submit(
     pairs = _cast_subjects(board, cast, {cid: c.owner.username for cid, c in cameos.items()})
     for pair in pairs:
         next(s for s in board.subjects if s.name == pair["subject"]).cameo_id = pair["cameo_id"]
+    verdicts = screens.screen(
+        screens.Subject(
+            point=screens.Point.REQUEST,
+            user=owner,
+            texts=request_texts(prompt, board),
+            cast=tuple(cameos),
+        )
+    )
+    screens.refuse_if_any(verdicts)
     params = {
         "storyboard": board.as_dict(),
         "cast": pairs,
         "burn_subtitles": burn_subtitles,
         "prompt": prompt,
         "size": None,
+        "checks": screens.as_dicts(verdicts),
     }
     # The checks above stay outside the transaction, so a refused cast is audited although
     # the request fails; the job and its appearances are written together.

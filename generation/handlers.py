@@ -45,6 +45,7 @@ def render_generation(job: Job, on_progress: Progress) -> dict[str, Any]:
     return {
         "video_id": str(video.id),
         "output": video.file,
+        "checks": video.checks,  # the OUTPUT checks' verdicts (generation.rendering.video_keep)
         "timings": result.timings,
         "backends": result.backends,
         "honoured": result.honoured,

@@ -14,14 +14,18 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
+from django.db import transaction
 
 from cameo.models import Cameo
+from config import screens
 from config.errors import ApplicationError
 from consent.models import Appearance
 from consent.services import cast_authorize
+from feeds.models import Post
 from generation.pipeline.cast import CastMember, CastRefused
 from jobs.models import Job
 from jobs.runner import JobFailed
+from media.hashes import video_hashes_ensure
 from media.models import Video
 
 if TYPE_CHECKING:
@@ -82,25 +86,58 @@ def _store(job: Job, path: Path | None, name: str) -> str:
 def video_keep(
     job: Job, result: PipelineOutput, *, storyboard: dict[str, Any], prompt: str
 ) -> Video:
-    """Store a finished pipeline's files under the job's prefix and make its draft video.
+    """Store a finished pipeline's files under the job's prefix and make its draft video,
+    with the OUTPUT checks' verdicts on it (a hold there holds the post when published).
 
     The doubles' appearances recorded at submission now point at the video."""
-    video = Video.objects.create(
-        owner=job.owner,
-        job=job,
-        file=_store(job, result.video, "video.mp4"),
-        poster=_store(job, result.poster, "poster.jpg"),
-        preview=_store(job, result.preview, "preview.mp4"),
-        subtitles=_store(job, result.subtitles, "subtitles.vtt"),
-        provenance=_store(job, result.sidecar, "video.provenance.json"),
-        provenance_backend=result.provenance_backend,
-        manifest=result.manifest,
-        fingerprint=result.fingerprint,
-        storyboard=storyboard,
-        prompt=prompt,
-        width=result.width,
-        height=result.height,
-        duration_s=result.duration_s,
-    )
-    Appearance.objects.filter(job=job).update(video=video)
+    stored = {
+        "file": _store(job, result.video, "video.mp4"),
+        "poster": _store(job, result.poster, "poster.jpg"),
+        "preview": _store(job, result.preview, "preview.mp4"),
+        "subtitles": _store(job, result.subtitles, "subtitles.vtt"),
+        "provenance": _store(job, result.sidecar, "video.provenance.json"),
+    }
+    # A refusal at OUTPUT rolls the draft back and fails the job with its code (the runner).
+    with transaction.atomic():
+        video = Video.objects.create(
+            owner=job.owner,
+            job=job,
+            **stored,
+            provenance_backend=result.provenance_backend,
+            manifest=result.manifest,
+            fingerprint=result.fingerprint,
+            storyboard=storyboard,
+            prompt=prompt,
+            width=result.width,
+            height=result.height,
+            duration_s=result.duration_s,
+        )
+        appearances = Appearance.objects.filter(job=job)
+        appearances.update(video=video)
+        verdicts = output_screen(job, video, result.video, appearances)
+        screens.refuse_if_any(verdicts)
+        video.checks = screens.as_dicts(verdicts)
+        video.save(update_fields=["checks"])
+    # Hashed once when kept, so a takedown finds this video among its copies later.
+    video_hashes_ensure(video)
     return video
+
+
+def output_screen(
+    job: Job, video: Video, path: Path | None, appearances: Any
+) -> list[screens.Verdict]:
+    """The OUTPUT checks on a kept render: its cast is every double recorded for the job, its
+    source the post a remix was made from."""
+    cast = tuple(str(cameo_id) for cameo_id in appearances.values_list("cameo_id", flat=True))
+    source_id = job.params.get("source_post")
+    source = Post.objects.filter(pk=source_id).first() if source_id else None
+    return screens.screen(
+        screens.Subject(
+            point=screens.Point.OUTPUT,
+            user=job.owner,
+            video=video,
+            path=path,
+            cast=cast,
+            source=source,
+        )
+    )

@@ -84,3 +84,23 @@ class Video(models.Model):
 
     class Meta:
         db_table = "generation_video"  # where it was made; the model moved, the table stayed
+
+
+# --- Copy detection: every video's perceptual hashes, with indexed buckets -----------------
+class VideoHashes(models.Model):
+    """A video's perceptual hashes for finding its copies (media/hashes.py): PDQ frames
+    (media/videohash.py) and the keyframe fingerprint, and `buckets`, the keys of both that
+    the search looks up through a GIN index (PostgreSQL) instead of reading every row."""
+
+    video = models.OneToOneField(
+        Video, primary_key=True, on_delete=models.CASCADE, related_name="hashes"
+    )
+    version = models.CharField(max_length=24)
+    frames = models.BinaryField()  # PDQ, 32 bytes a sampled frame
+    mirrored = models.BinaryField()  # the same frames flipped left to right
+    fingerprint = models.JSONField(default=dict, blank=True)  # Fingerprint.to_json()
+    buckets = models.JSONField(default=list)  # bucket keys, strings (jsonb ?| looks them up)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "media_video_hashes"

@@ -15,13 +15,27 @@ admin.site.disable_action("delete_selected")
 
 class ReportInline(ReadOnlyInline):
     model = Report
-    fields = ["reporter", "check_name", "reason", "text", "weight", "created_at"]
+    fields = (
+        "reporter",
+        "check_name",
+        "reason",
+        "text",
+        "weight",
+        "created_at",
+    )
     readonly_fields = fields
 
 
 class DecisionInline(ReadOnlyInline):
     model = Decision
-    fields = ["created_at", "moderator", "action", "ground", "facts", "automated"]
+    fields = (
+        "created_at",
+        "moderator",
+        "action",
+        "ground",
+        "facts",
+        "automated",
+    )
     readonly_fields = fields
 
 

@@ -16,6 +16,7 @@ from cameo.models import Cameo
 from config.errors import ApplicationError
 from feeds.models import Comment, Post
 from feeds.services import post_age_restrict, post_hold_release, post_restore, post_take_down
+from moderation.copies import copies_after_take_down
 from moderation.models import Case, Decision, Reason
 
 Action = Decision.Action
@@ -175,6 +176,7 @@ def case_decide(
         affected=affected,
         statement=statement,
     )
+    copies_after_take_down(decision)  # intimate imagery, likeness: every copy, the hash list
     Case.objects.filter(pk=case.pk).update(
         state=Case.State.DECIDED, decided_at=timezone.now(), claimed_by=None, lease_until=None
     )

@@ -141,3 +141,55 @@ class ReporterStanding(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     marked_at = models.DateTimeField(auto_now=True)
+
+
+# --- Copies and the hash list
+class BlockedHash(models.Model):
+    """The hash list: the perceptual hashes of a video taken down for intimate imagery or a
+    non-consensual likeness. A video matching one is refused publishing and remixing
+    (moderation/copies.py); the fields are media.hashes' four."""
+
+    decision = models.ForeignKey(Decision, on_delete=models.CASCADE, related_name="blocked_hashes")
+    ground = models.CharField(max_length=20)  # a Reason
+    video = models.ForeignKey("media.Video", null=True, on_delete=models.SET_NULL, related_name="+")
+    frames = models.BinaryField()
+    mirrored = models.BinaryField()
+    fingerprint = models.JSONField(default=dict, blank=True)
+    buckets = models.JSONField(default=list)  # GIN-indexed on PostgreSQL (migration 0006)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+class CopyRemoval(models.Model):
+    """One video a takedown decision removed, the reported one or a copy of it, against the
+    48-hour clock (the US TAKE IT DOWN Act's) that starts at the case's first report."""
+
+    DEADLINE_HOURS = 48
+
+    decision = models.ForeignKey(Decision, on_delete=models.CASCADE, related_name="removals")
+    video = models.ForeignKey("media.Video", on_delete=models.CASCADE, related_name="+")
+    post = models.ForeignKey(
+        "feeds.Post", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    is_copy = models.BooleanField(default=True)  # False: the video the case was about
+    score = models.FloatField(default=1.0)
+    reported_at = models.DateTimeField()
+    removed_at = models.DateTimeField()
+    within_deadline = models.BooleanField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["decision", "video"], name="one_removal_per_video")
+        ]
+
+
+class Refusal(models.Model):
+    """A request an automated check refused (a prompt, a caption, a re-upload of removed
+    content), kept although the request itself was rolled back: the dashboard counts them."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    check_name = models.CharField(max_length=40)
+    code = models.CharField(max_length=40)
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)

@@ -19,7 +19,8 @@ from cameo.models import Cameo
 from config.errors import NotFoundError
 from consent.models import Appearance
 from feeds.models import Comment, Post
-from moderation.models import Case, Decision, Reason
+from moderation.copies import REFUSED as REMOVED_CONTENT
+from moderation.models import Case, CopyRemoval, Decision, Reason, Refusal
 from moderation.services import queues_for
 
 
@@ -199,5 +200,16 @@ def dashboard_figures(*, now: Any = None, days: int = 14) -> dict[str, Any]:
     }
 
 
-def copies_figures(since: Any) -> dict[str, int]:
-    return {}
+def copies_figures(since: Any) -> dict[str, Any]:
+    """What the copy search removed (against the 48-hour clock) and what the checks refused,
+    the hash list's blocked re-uploads first among them."""
+    copies = CopyRemoval.objects.filter(is_copy=True, removed_at__gte=since)
+    refusals = Refusal.objects.filter(created_at__gte=since)
+    return {
+        "copies_removed": copies.count(),
+        "copies_in_time": copies.filter(within_deadline=True).count(),
+        "reuploads_blocked": refusals.filter(code=REMOVED_CONTENT).count(),
+        "refusals_by_code": list(
+            refusals.values_list("code").annotate(n=Count("id")).order_by("-n")[:20]
+        ),
+    }

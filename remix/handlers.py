@@ -58,6 +58,7 @@ def render_remix(job: Job, on_progress: Progress) -> dict[str, Any]:
         "video_id": str(video.id),
         "remix_id": str(remix.id),
         "output": video.file,
+        "checks": video.checks,  # the OUTPUT checks' verdicts (generation.rendering.video_keep)
         "method": method,
         "timings": result.timings,
         "backends": result.backends,

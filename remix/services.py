@@ -11,6 +11,7 @@ from accounts.models import User
 from cameo.models import Cameo
 from cameo.selectors import access_cameo
 from cameo.services import appearance_record
+from config import screens
 from config.errors import ApplicationError
 from consent.services import cast_authorize
 from feeds.models import Post
@@ -134,6 +135,15 @@ def remix_submit(
     # one the remixer may use, and its owner sees the remix among its appearances.
     kept = [c for c in source_cameos(source) if cameo is None or c.pk != cameo.pk]
     kept_receipts = [cast_authorize(cameo=c, user=owner, stage="submission") for c in kept]
+    texts = {"background_prompt": background_prompt} if background_prompt else {}
+    texts.update({f"dialogue[{i}]": line for i, line in enumerate(dialogue or [])})
+    cast = [str(c.id) for c in ([cameo] if cameo else []) + kept]
+    verdicts = screens.screen(
+        screens.Subject(
+            point=screens.Point.REQUEST, user=owner, texts=texts, source=source, cast=tuple(cast)
+        )
+    )
+    screens.refuse_if_any(verdicts)
     params = {
         "operation": operation,
         "source_post": source.pk,
@@ -142,6 +152,7 @@ def remix_submit(
         "background_upload_id": str(upload.id) if upload else None,
         "dialogue": list(dialogue or []),
         "kept_cameos": [str(c.id) for c in kept],
+        "checks": screens.as_dicts(verdicts),
     }
     # The checks above stay outside the transaction: a refused cast is audited even though
     # the request fails. The job, the remix and the appearance are written together.

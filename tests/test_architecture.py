@@ -21,6 +21,7 @@ APPS = [
     "generation",
     "remix",
     "moderation",
+    "rights",
 ]
 LIBRARIES = ["generation.pipeline", "cameo.biometrics", "remix.pipeline"]
 # Who each app may import, besides itself and the libraries. Lower apps know nothing of
@@ -35,6 +36,8 @@ MAY_IMPORT = {
     "cameo": {"config", "accounts", "jobs", "media", "consent", "feeds"},
     "generation": {"config", "accounts", "jobs", "media", "consent", "feeds", "cameo"},
     "remix": {"config", "accounts", "jobs", "media", "consent", "feeds", "cameo", "generation"},
+    # The registry and its checks: callers reach them through config.screens, never by name.
+    "rights": {"config", "accounts", "jobs", "media"},
     # Above everything: it may act on any app, none may import it.
     "moderation": {
         "config",
@@ -46,6 +49,7 @@ MAY_IMPORT = {
         "cameo",
         "generation",
         "remix",
+        "rights",
     },
 }
 # The composition root wires every app together; nothing imports it.

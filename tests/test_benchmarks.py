@@ -175,3 +175,57 @@ def test_moderation_queue_times_the_queue_page_and_the_claim() -> None:
         )
         assert match, f"no {name} figures in:\n{out[-3000:]}"
         assert_positive([float(v) for v in match.groups()], name)
+
+
+def test_copies_measures_both_hashers_on_the_edits_and_the_search_among_stored_videos() -> None:
+    out = run_bench("copies.py")
+    for hasher in ("pdq", "fingerprint", "both"):
+        match = re.search(
+            rf"^hasher {hasher}: edits matched (\d+) of (\d+), false matches (\d+) of (\d+) ",
+            out,
+            re.M,
+        )
+        assert match, f"no {hasher} figures in:\n{out[-3000:]}"
+        found, edits, false, pairs = (int(v) for v in match.groups())
+        assert 0 < found <= edits and pairs > 0 and false <= pairs, hasher
+    search = re.search(
+        rf"^search: (\d+) stored videos, \d+ runs: p50 ({NUMBER}) ms, p99 ({NUMBER}) ms, "
+        r"found (\d+) of (\d+) planted copies, (\d+) others, \d+ candidates read, gin index$",
+        out,
+        re.M,
+    )
+    assert search, f"no search figures in:\n{out[-3000:]}"
+    assert_positive([float(v) for v in search.groups()[:3]], "search: videos, p50, p99")
+    assert search.group(4) == search.group(5), "a planted copy was not found"
+
+
+def test_rights_logo_check_reports_detection_false_holds_and_time_per_video() -> None:
+    out = run_bench("rights.py")
+    detection = re.search(rf"^detection rate: ({NUMBER}) \((\d+)/(\d+)\)$", out, re.M)
+    false_holds = re.search(rf"^false hold rate: ({NUMBER}) \((\d+)/(\d+)\)$", out, re.M)
+    timing = re.search(rf"^seconds per 10 s 720p video: p50 ({NUMBER}), p99 ({NUMBER})$", out, re.M)
+    assert detection and false_holds and timing, f"no rights figures in:\n{out[-3000:]}"
+    assert int(detection.group(3)) > 0 and int(false_holds.group(3)) > 0
+    assert float(detection.group(1)) > 0, "no positive was detected"
+    assert_positive([float(v) for v in timing.groups()], "seconds per video: p50, p99")
+
+
+def test_checks_times_the_text_checks_per_post_and_the_output_checks_per_video() -> None:
+    out = run_bench("checks.py")
+    posts = re.search(
+        rf"^text checks per post: (\d+) posts, (\d+) checks, p50 ({NUMBER}) ms, "
+        rf"p99 ({NUMBER}) ms, refused (\d+) of \d+$",
+        out,
+        re.M,
+    )
+    assert posts, f"no text figures in:\n{out[-3000:]}"
+    assert_positive([float(v) for v in posts.groups()], "posts, checks, p50, p99, refused")
+    videos = re.search(
+        rf"^output checks per (?:{NUMBER}) s 720p video: (\d+) videos, (\d+) checks, "
+        rf"p50 ({NUMBER}) s, p99 ({NUMBER}) s, face holds (\d+) of \d+ \(expected (\d+)",
+        out,
+        re.M,
+    )
+    assert videos, f"no output figures in:\n{out[-3000:]}"
+    assert_positive([float(v) for v in videos.groups()[:4]], "videos, checks, p50, p99")
+    assert videos.group(5) == videos.group(6), "the uncast face was not held, or the cast one was"

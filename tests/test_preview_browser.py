@@ -18,6 +18,8 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
+
+
 @pytest.fixture
 def published(service_env: dict[str, str], tmp_path: Path) -> list[Any]:
     """25 public posts by 25 creators, with real media in the live server's storage."""

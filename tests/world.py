@@ -22,6 +22,7 @@ from jobs.models import Job
 from media.models import Upload, Video
 from moderation.models import Case
 from remix.models import Remix
+from rights.models import License, Mark, RightsHolder
 from tests.factories import make_verified_cameo
 
 # Path parameters that name something public (a profile, a hashtag): others may get 2xx on
@@ -100,4 +101,23 @@ def build_world(user: User, *, grantee: User) -> World:
     }
     hidden_ids = [job.id, upload.id, cameo.id, cameo.capture_id, remix.id, remix.job_id]
     world.secrets = [marker, *world.ids["video_id"], *(str(i) for i in hidden_ids)]
+    holder = RightsHolder.objects.create(
+        owner=user, display_name=f"{marker} holder", contact=f"{marker}@example.com"
+    )
+    mark = Mark.objects.create(
+        holder=holder,
+        kind=Mark.Kind.NAME,
+        name=f"{marker} mark",
+        policy=Mark.Policy.LICENSED,
+        terms=[f"{marker} mark"],
+    )
+    grant_of_mark = License.objects.create(mark=mark, licensee=grantee, granted_by=user)
+    world.ids.update(
+        {
+            "holder_id": [str(holder.id)],
+            "mark_id": [str(mark.id)],
+            "license_id": [str(grant_of_mark.pk)],
+        }
+    )
+    world.secrets += [str(holder.id), str(mark.id)]
     return world
