@@ -265,6 +265,7 @@ def measure_search(videos: int, runs: int) -> None:
 
     from accounts.models import User
     from media import hashes as media_hashes
+    from media import videohash
     from media.models import Video, VideoHashes
 
     call_command("migrate", verbosity=0)
@@ -282,7 +283,7 @@ def measure_search(videos: int, runs: int) -> None:
             Video(owner=owner, state="published", duration_s=6.0) for _ in chunk
         )
         VideoHashes.objects.bulk_create(
-            VideoHashes(video=video, version="pdq-v1", **hashes.fields())
+            VideoHashes(video=video, version=videohash.VERSION, **hashes.fields())
             for video, hashes in zip(made, chunk, strict=True)
         )
         ids += [video.pk for video in made]
@@ -330,6 +331,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=50)
     args = parse_args(parser, {"clips": 2, "seconds": 4.0, "videos": 2000, "runs": 10})
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    # Its own database from the start: Django is set up once, by whichever part runs first,
+    # and must never write the seeded rows into the database the environment names.
+    os.environ["DATABASE_URL"] = f"{PG}/{DB}"
     if args.clips:
         measure_edits(args.clips, args.seconds)
     if args.videos:

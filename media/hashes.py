@@ -51,10 +51,11 @@ class Hashes:
         return sorted(keys)
 
     def fields(self) -> dict[str, Any]:
-        """The stored form, for any model with this module's four fields."""
+        """The stored form, for any model with this module's five fields."""
         return {
             "frames": videohash.pack(self.pdq.frames),
             "mirrored": videohash.pack(self.pdq.mirrored),
+            "times": list(self.pdq.times),
             "fingerprint": self.fingerprint.to_json() if self.fingerprint else {},
             "buckets": self.buckets(),
         }
@@ -68,7 +69,7 @@ def hashes_of_file(path: Path, fingerprint_json: dict[str, Any] | None = None) -
 
 def hashes_of(row: Any) -> Hashes:
     pdq = videohash.VideoHash(
-        times=(),
+        times=tuple(float(t) for t in (row.times or ())),
         frames=videohash.unpack(bytes(row.frames)),
         mirrored=videohash.unpack(bytes(row.mirrored)),
     )

@@ -98,6 +98,7 @@ class VideoHashes(models.Model):
     version = models.CharField(max_length=24)
     frames = models.BinaryField()  # PDQ, 32 bytes a sampled frame
     mirrored = models.BinaryField()  # the same frames flipped left to right
+    times = models.JSONField(default=list, blank=True)  # seconds, each frame's moment
     fingerprint = models.JSONField(default=dict, blank=True)  # Fingerprint.to_json()
     buckets = models.JSONField(default=list)  # bucket keys, strings (jsonb ?| looks them up)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -147,13 +147,14 @@ class ReporterStanding(models.Model):
 class BlockedHash(models.Model):
     """The hash list: the perceptual hashes of a video taken down for intimate imagery or a
     non-consensual likeness. A video matching one is refused publishing and remixing
-    (moderation/copies.py); the fields are media.hashes' four."""
+    (moderation/copies.py); the fields are media.hashes' five."""
 
     decision = models.ForeignKey(Decision, on_delete=models.CASCADE, related_name="blocked_hashes")
     ground = models.CharField(max_length=20)  # a Reason
     video = models.ForeignKey("media.Video", null=True, on_delete=models.SET_NULL, related_name="+")
     frames = models.BinaryField()
     mirrored = models.BinaryField()
+    times = models.JSONField(default=list, blank=True)
     fingerprint = models.JSONField(default=dict, blank=True)
     buckets = models.JSONField(default=list)  # GIN-indexed on PostgreSQL (migration 0006)
     created_at = models.DateTimeField(auto_now_add=True)
