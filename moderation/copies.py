@@ -24,7 +24,7 @@ from django.utils import timezone
 from accounts.services import notify
 from config import screens
 from feeds.models import Post
-from feeds.services import post_take_down
+from feeds.services import post_restore, post_take_down
 from media import hashes as media_hashes
 from media.models import Video
 from media.services import video_take_down
@@ -111,6 +111,26 @@ def _record(
         removed_at=removed_at,
         within_deadline=removed_at - reported_at <= deadline,
     )
+
+
+def copies_restore(*, decision: Decision, moderator: Any, reason: str) -> int:
+    """An upheld appeal against `decision`: the copies it removed go back up with the reported
+    post, and their owners are told. Returns how many came back."""
+    restored = 0
+    for removal in CopyRemoval.objects.filter(decision=decision, is_copy=True).select_related(
+        "video__owner", "post"
+    ):
+        # A draft copy stays down: video_restore would make it published, which it never was.
+        if removal.post is None or removal.post.state != Post.State.TAKEN_DOWN:
+            continue
+        post_restore(post=removal.post, actor=moderator, reason=f"{reason}:copy")
+        restored += 1
+        notify(
+            user=removal.video.owner,
+            kind="moderation_decision",
+            payload={"decision": "restore", "decision_id": decision.pk, "ground": decision.ground},
+        )
+    return restored
 
 
 # --- The hash list as a check ---------------------------------------------------------------

@@ -16,7 +16,7 @@ from cameo.models import Cameo
 from config.errors import ApplicationError
 from feeds.models import Comment, Post
 from feeds.services import post_age_restrict, post_hold_release, post_restore, post_take_down
-from moderation.copies import copies_after_take_down
+from moderation.copies import copies_after_take_down, copies_restore
 from moderation.models import Case, Decision, Reason
 
 Action = Decision.Action
@@ -151,6 +151,8 @@ def case_decide(
         post_take_down(post=post, actor=moderator, reason=reason)
     elif action == Action.RESTORE and post is not None:
         _restore(post, moderator, reason)
+        if case.appeal_of is not None:  # the copies that takedown removed come back too
+            copies_restore(decision=case.appeal_of, moderator=moderator, reason=reason)
     elif action == Action.RESTORE and case.appeal_of is not None:
         user_reinstate(user=affected)  # an upheld appeal against a suspension
     elif action == Action.SUSPEND:

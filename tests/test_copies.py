@@ -22,7 +22,7 @@ from media import hashes as media_hashes
 from media import videohash
 from media.models import Video, VideoHashes
 from media.services import video_restore
-from moderation.models import BlockedHash, CopyRemoval, Refusal, Report
+from moderation.models import BlockedHash, CopyRemoval, Decision, Refusal, Report
 from moderation.roles import MODERATOR
 from moderation.selectors import dashboard_figures
 from tests.factories import UserFactory
@@ -216,3 +216,29 @@ def test_a_video_whose_file_cannot_be_read_is_not_refused_by_the_hash_list(
     verdicts = [v for v in screens.screen(subject) if v.check == "copies.hash_list"]
     assert [v.outcome for v in verdicts] == ["pass"]
     assert not VideoHashes.objects.filter(video=gone).exists()
+
+
+def test_an_upheld_appeal_puts_the_removed_copies_back_up_too(
+    owner: User, friend: User, stranger: User, client_for: Client, clips: dict[str, Path]
+) -> None:
+    # given a takedown that removed the reported post and a re-encoded copy of it
+    reported = _post(owner, clips["original"])
+    copy = _post(stranger, clips["reencoded"])
+    _decide_on_report(client_for, friend, reported, "impersonation")
+    assert _state(reported) == _state(copy) == Post.State.TAKEN_DOWN
+    # when the author appeals and another moderator reverses the takedown
+    decision = Decision.objects.get(action="take_down")
+    appealed = client_for(owner).post(
+        "/api/v1/appeals/", {"decision_id": decision.pk, "text": "It is me."}, format="json"
+    )
+    assert appealed.status_code == 201, appealed.json()
+    reviewer = UserFactory(username="reviewer", is_staff=True)
+    reviewer.groups.add(Group.objects.get(name=MODERATOR))
+    client = client_for(User.objects.get(pk=reviewer.pk))
+    assert client.post("/api/v1/moderation/cases/claim/").json()["id"] == appealed.json()["case"]
+    body = {"case_id": appealed.json()["case"], "action": "restore", "facts": "Her own face."}
+    assert client.post("/api/v1/moderation/decisions/", body, format="json").status_code == 201
+    # then both are back, and the copy's owner is told
+    assert _state(reported) == _state(copy) == Post.State.LIVE
+    notes = client_for(stranger).get("/api/v1/notifications/").json()["results"]
+    assert [n["payload"]["decision"] for n in notes] == ["restore", "take_down"]
