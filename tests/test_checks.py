@@ -115,6 +115,32 @@ def test_sexual_content_with_minors_is_refused(text: str) -> None:
     assert screened(text)["sexual_minors"] == "sexual_minors"
 
 
+@pytest.mark.parametrize(
+    ("text", "rule", "code"),
+    [
+        ("一个性感的小女孩在海边", "sexual_minors", "sexual_minors"),
+        ("未成年人的裸照", "sexual_minors", "sexual_minors"),
+        ("习近平在厨房里跳舞", "public_figures", "public_figure"),
+        ("特朗普和一只狗", "public_figures", "public_figure"),
+    ],
+)
+def test_mandarin_prompts_are_screened_too(text: str, rule: str, code: str) -> None:
+    assert screened(text)[rule] == code
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "儿童节的公园里有很多气球",
+        "一件性感的红色连衣裙",
+        "A song in a minor key",
+        "拜访北京的老朋友",
+    ],
+)
+def test_innocent_mandarin_and_english_pass(text: str) -> None:
+    assert set(screened(text).values()) == {"pass"}
+
+
 def test_an_adult_age_with_sexual_content_is_not_the_minors_rule() -> None:
     assert screened("a 34 year old in lingerie")["sexual_minors"] == "pass"
 
