@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -31,7 +30,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-from harness import parse_args, setup_django  # noqa: E402
+from harness import parse_args, percentiles, setup_django  # noqa: E402
 
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 DB = "doubletake_checksbench"
@@ -47,12 +46,6 @@ PROMPTS = [
 ]
 LINES = ["Ta-da!", "Look at this!", "We made it, finally.", "Who ate my sandwich?"]
 CAPTIONS = ["#cooking day", "beach vibes #summer", "so proud of this one", "what a c.u.n.t"]
-
-
-def percentiles(samples: list[float]) -> tuple[float, float]:
-    ordered = sorted(samples)
-    p99 = ordered[min(len(ordered) - 1, int(round(0.99 * (len(ordered) - 1))))]
-    return statistics.median(ordered), p99
 
 
 def bench_posts(user: Any, posts: int) -> None:

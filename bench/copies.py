@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import statistics
 import sys
 import tempfile
 import time
@@ -36,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT))
 
-from harness import parse_args, setup_django  # noqa: E402
+from harness import parse_args, percentiles, setup_django  # noqa: E402
 
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 DB = "doubletake_copiesbench"
@@ -315,12 +314,6 @@ def measure_search(videos: int, runs: int) -> None:
         f"found {len(hits & planted)} of {len(planted)} planted copies, "
         f"{len(hits - planted)} others, {candidates} candidates read, {index}"
     )
-
-
-def percentiles(samples: list[float]) -> tuple[float, float]:
-    ordered = sorted(samples)
-    p99 = ordered[min(len(ordered) - 1, int(round(0.99 * (len(ordered) - 1))))]
-    return statistics.median(ordered), p99
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ import argparse
 import ctypes
 import os
 import signal
+import statistics
 import sys
 from pathlib import Path
 from typing import Any
@@ -59,3 +60,10 @@ def setup_django(env: dict[str, str]) -> None:
     os.environ.update(env, DATABASE_POOL="false")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     django.setup()
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    """(p50, p99) of a run's samples; the p99 is the nearest sample, not an interpolation."""
+    ordered = sorted(samples)
+    p99 = ordered[min(len(ordered) - 1, int(round(0.99 * (len(ordered) - 1))))]
+    return statistics.median(ordered), p99

@@ -20,7 +20,6 @@ registry.
 from __future__ import annotations
 
 import argparse
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -35,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT))
 
-from harness import parse_args  # noqa: E402
+from harness import parse_args, percentiles  # noqa: E402
 
 from generation.pipeline.ffmpeg import ffmpeg_exe  # noqa: E402
 from rights.logos import LogoFeatures, logo_features, video_logos  # noqa: E402
@@ -177,12 +176,6 @@ def lavfi_clip(source: str, seconds: float, path: Path) -> Path:
     args += ["-c:v", "libx264", "-preset", "veryfast", "-crf", "30", "-pix_fmt", "yuv420p"]
     subprocess.run([*args, str(path)], check=True)
     return path
-
-
-def percentiles(samples: list[float]) -> tuple[float, float]:
-    ordered = sorted(samples)
-    p99 = ordered[min(len(ordered) - 1, int(round(0.99 * (len(ordered) - 1))))]
-    return statistics.median(ordered), p99
 
 
 def main() -> None:

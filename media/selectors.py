@@ -11,6 +11,7 @@ from django.db.models import Q
 
 from accounts.models import User
 from config.api import owned_or_404, parse_uuid
+from config.errors import ApplicationError
 from media.models import Upload, Video
 
 
@@ -18,6 +19,20 @@ def access_upload(*, user: User, upload_id: Any) -> Upload:
     upload: Upload = owned_or_404(
         Upload.objects.all(), user=user, object_id=upload_id, what="upload"
     )
+    return upload
+
+
+def access_image(*, user: User, upload_id: Any, field: str, what: str) -> Upload:
+    """The caller's own accepted image upload, named by the request `field` (a remix
+    background, a brand's logo); anything else is `<field without _id>_invalid`."""
+    upload = access_upload(user=user, upload_id=upload_id)
+    if upload.kind != Upload.Kind.IMAGE or upload.state != Upload.State.READY:
+        raise ApplicationError(
+            f"{field.removesuffix('_id')}_invalid",
+            f"The {what} must be an accepted image upload.",
+            400,
+            field=field,
+        )
     return upload
 
 

@@ -19,7 +19,7 @@ from generation.generations import daily_budget_check
 from generation.models import StageCost
 from jobs.services import job_submit
 from media.models import Upload, Video
-from media.selectors import access_upload
+from media.selectors import access_image
 from remix.models import Remix
 from remix.pipeline.pipeline import RemixError, background_words
 from remix.restage import restageable
@@ -86,15 +86,9 @@ def budget_check(owner: User) -> None:
 
 
 def _background_upload(owner: User, upload_id: Any) -> Upload:
-    upload = access_upload(user=owner, upload_id=upload_id)
-    if upload.kind != Upload.Kind.IMAGE or upload.state != Upload.State.READY:
-        raise ApplicationError(
-            "background_upload_invalid",
-            "The background must be an accepted image upload.",
-            400,
-            field="background_upload_id",
-        )
-    return upload
+    return access_image(
+        user=owner, upload_id=upload_id, field="background_upload_id", what="background"
+    )
 
 
 def remix_method(source: Video, operation: str, *, background_upload: bool) -> str:

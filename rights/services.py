@@ -10,7 +10,7 @@ from django.utils import timezone
 from accounts.models import User
 from config.errors import ApplicationError
 from media.models import Upload
-from media.selectors import access_upload
+from media.selectors import access_image
 from media.storage import local_copy
 from rights.logos import LogoError, features_pack, logo_features_from_file
 from rights.models import License, Mark, RightsHolder
@@ -32,14 +32,7 @@ def holder_update(*, holder: RightsHolder, **fields: Any) -> RightsHolder:
 
 def _logo_features(owner: User, upload_id: Any) -> tuple[Upload, bytes]:
     """The logo's features, from an image the owner uploaded through media intake."""
-    upload = access_upload(user=owner, upload_id=upload_id)
-    if upload.kind != Upload.Kind.IMAGE or upload.state != Upload.State.READY:
-        raise ApplicationError(
-            "logo_upload_invalid",
-            "The logo must be an accepted image upload.",
-            400,
-            field="logo_upload_id",
-        )
+    upload = access_image(user=owner, upload_id=upload_id, field="logo_upload_id", what="logo")
     try:
         with local_copy(upload.file.name, suffix=f".{upload.extension}") as path:
             features = logo_features_from_file(path)

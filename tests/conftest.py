@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from django.conf import settings
 from rest_framework.test import APIClient
 
@@ -43,6 +44,14 @@ def stranger(db: None) -> User:
 @pytest.fixture
 def moderator(db: None) -> User:
     return UserFactory(username="moderator", is_staff=True)
+
+
+@pytest.fixture
+def schema(db: None) -> dict[str, Any]:
+    """The published OpenAPI schema, for the tests that walk every endpoint."""
+    response = APIClient().get("/api/schema/")
+    assert response.status_code == 200
+    return yaml.safe_load(response.content)
 
 
 @pytest.fixture

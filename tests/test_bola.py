@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-import yaml
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
@@ -26,13 +25,6 @@ from tests.world import PUBLIC_KEYS, World, build_world
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 REFUSED = {401, 403, 404, 405}
 PARAMETER = re.compile(r"{(\w+)}")
-
-
-@pytest.fixture
-def schema(db: None) -> dict[str, Any]:
-    response = APIClient().get("/api/schema/")
-    assert response.status_code == 200
-    return yaml.safe_load(response.content)
 
 
 @pytest.fixture

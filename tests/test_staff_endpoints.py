@@ -13,7 +13,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-import yaml
 from django.contrib.auth.models import Group
 from django.core.cache import cache
 from django.urls import resolve
@@ -29,13 +28,6 @@ from tests.test_bola import METHODS, PARAMETER, request_body
 from tests.world import build_world
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def schema(db: None) -> dict[str, Any]:
-    response = APIClient().get("/api/schema/")
-    assert response.status_code == 200
-    return yaml.safe_load(response.content)
 
 
 def _view_class(path: str) -> Any:
