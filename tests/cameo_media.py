@@ -57,6 +57,9 @@ class Capture:
     audio: bool = True
     blur_sigma: float = 0.0
     gain: float = 1.0  # multiplies pixel values: < 1 darkens, > 1 blows out
+    # A presentation attack: "print" is a photo of the scene held up and turned as a plane;
+    # "screen" is the same picture shown on a phone screen (bezel, pixel grid, glare).
+    attack: str | None = None
 
 
 def build_capture(path: Path, spec: Capture = Capture()) -> Path:
@@ -81,7 +84,13 @@ def render_frame(spec: Capture, t: float) -> np.ndarray:
     yaw = turn_angle(spec, t)
     shots = [s for s in spec.shots if s.start_s <= t][-1:] + list(spec.extra_shots)
     for shot in shots:
-        _paste(frame, shot, yaw)
+        _paste(frame, shot, 0.0 if spec.attack else yaw)
+    if spec.attack:
+        picture = _screen(frame) if spec.attack == "screen" else frame
+        centre = (shots[0].center[0] * width, shots[0].center[1] * height) if shots else None
+        frame = plane_turned(
+            picture, yaw, centre or (width / 2, height / 2), background(width, height)
+        )
     if spec.blur_sigma:
         frame = cv2.GaussianBlur(frame, (0, 0), spec.blur_sigma)
     if spec.gain != 1.0:
@@ -138,6 +147,52 @@ def turned(photo: Photo, yaw_deg: float) -> np.ndarray:
     for _ in range(8):
         source = xs - displacement(source)
     return cv2.remap(photo.image, source, ys, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+
+
+def plane_turned(
+    picture: np.ndarray, yaw_deg: float, centre: tuple[float, float], behind: np.ndarray
+) -> np.ndarray:
+    """The picture as a flat sheet turned by yaw_deg about the vertical line through `centre`,
+    seen through a pinhole camera (focal length one frame width), over `behind`."""
+    import cv2
+
+    height, width = picture.shape[:2]
+    f, (cx, cy) = float(width), centre
+    theta = math.radians(-yaw_deg)  # the sheet's right edge going away: the face looks left
+    camera = np.array([[f, 0, cx], [0, f, cy], [0, 0, 1]])
+    plane = np.array(
+        [[math.cos(theta), 0, 0], [0, 1, 0], [-math.sin(theta), 0, f]], dtype=np.float64
+    )
+    shift = np.array([[1, 0, -cx], [0, 1, -cy], [0, 0, 1]], dtype=np.float64)
+    homography = camera @ plane @ shift
+    turned_picture = cv2.warpPerspective(picture, homography, (width, height))
+    inside = cv2.warpPerspective(
+        np.full((height, width), 255, np.uint8), homography, (width, height)
+    )
+    out = behind.copy()
+    out[inside > 127] = turned_picture[inside > 127]
+    return out
+
+
+def _screen(picture: np.ndarray) -> np.ndarray:
+    """The picture as a phone screen shows it when filmed: a black bezel, a faint pixel grid,
+    a cooler white point and a soft glare."""
+    height, width = picture.shape[:2]
+    shown = picture.astype(np.float32) * np.array([1.05, 0.98, 0.9], np.float32)
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    shown *= (0.92 + 0.08 * np.cos(xs * 2.1) * np.cos(ys * 2.1))[..., None]
+    shown += (
+        40
+        * np.exp(
+            -(
+                ((xs - 0.7 * width) / (0.2 * width)) ** 2
+                + ((ys - 0.25 * height) / (0.15 * height)) ** 2
+            )
+        )[..., None]
+    )
+    border = max(4, width // 20)
+    shown[:border], shown[-border:], shown[:, :border], shown[:, -border:] = 12, 12, 12, 12
+    return np.clip(shown, 0, 255).astype(np.uint8)
 
 
 @functools.cache

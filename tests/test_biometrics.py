@@ -59,6 +59,11 @@ CAPTURES = {
         extra_shots=(cm.Shot(photo="tom_hanks", face_width=0.3, center=(0.75, 0.45)),),
     ),
     "face_swapped": cm.Capture(shots=(cm.Shot(), cm.Shot(photo="t1_face", start_s=2.4))),
+    "print_left": cm.Capture(attack="print"),
+    "print_right": cm.Capture(attack="print", turn="right"),
+    "screen_left": cm.Capture(attack="screen"),
+    "tom_right": cm.Capture(shots=(cm.Shot(photo="tom_hanks"),), turn="right"),
+    "t1_right": cm.Capture(shots=(cm.Shot(photo="t1_face"),), turn="right"),
     "silent": cm.Capture(digits=None),
     "late_speech": cm.Capture(seconds=6.0, speech_at=4.3),
     "no_audio": cm.Capture(audio=False),
@@ -205,6 +210,18 @@ def test_the_synthetic_turn_is_seen_as_a_turn_and_the_still_photo_is_not() -> No
     assert right[0] - min(right) > 15.0 and max(right) - right[0] < 2.0
 
 
+@pytest.mark.parametrize("name", ["turned_right", "tom_right", "t1_right"])
+def test_a_turn_to_the_right_is_seen_as_well_as_one_to_the_left(
+    capture: Callable[[str], Path], name: str
+) -> None:
+    challenge = Challenge("4827", 0.5, 2.5, turn="right")
+
+    double = verify_capture(capture(name), challenge=challenge)
+
+    assert double.metadata["turn_seen"] == "right"
+    assert double.metadata["parallax_median"] >= 0.1
+
+
 def test_a_mirrored_clip_turns_the_other_way(capture: Callable[[str], Path]) -> None:
     # The user turned to their right, and the app stored the clip as its preview showed it.
     challenge = Challenge("4827", 0.5, 2.5, turn="right", mirrored=True)
@@ -230,6 +247,9 @@ def test_a_mirrored_clip_turns_the_other_way(capture: Callable[[str], Path]) -> 
         ("blurry", "too_blurry", "quality"),
         ("still_photo", "no_head_turn", "pose"),
         ("turned_right", "no_head_turn", "pose"),
+        ("print_left", "presentation_attack", "pose"),
+        ("print_right", "presentation_attack", "pose"),
+        ("screen_left", "presentation_attack", "pose"),
         ("face_swapped", "identity_changed", "identity"),
     ],
 )

@@ -3,6 +3,7 @@ next stages need, and adds what it measured to the metadata."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -120,6 +121,11 @@ def check_faces(
         frames_with_several_faces=len(crowded),
         detector_model=backend.detector.name,
     )
+    # Someone else first: a second face, larger or smaller, also makes the subject hard to track.
+    if len(crowded) >= v.MULTIPLE_FACES_MIN_FRAMES:
+        raise progress.reject(
+            "multiple_faces", "Someone else is in the picture; record alone.", frames=crowded
+        )
     if len(track) < max(2, v.FACE_PRESENT_MIN_FRACTION * len(frames)):
         raise progress.reject(
             "no_face",
@@ -127,21 +133,19 @@ def check_faces(
             frames_with_face=len(track),
             frames_sampled=len(frames),
         )
-    if len(crowded) >= v.MULTIPLE_FACES_MIN_FRAMES:
-        raise progress.reject(
-            "multiple_faces", "Someone else is in the picture; record alone.", frames=crowded
-        )
     return backend, track
 
 
 def _subject_faces(backend: FaceBackend, frame: media.SampledFrame) -> list[Face]:
     """Faces large enough to be a person at selfie distance, largest first."""
     min_width = v.MIN_FACE_WIDTH * frame.image.shape[1]
-    return [f for f in backend.detect(frame.image) if f.width >= min_width]
+    faces = backend.detect(frame.image)
+    # Any second face counts, however small, as long as the largest is subject-sized.
+    return faces if faces and faces[0].width >= min_width else []
 
 
 def _crowded(faces: list[Face]) -> bool:
-    return len(faces) > 1 and faces[1].height >= v.SECOND_FACE_MIN_HEIGHT * faces[0].height
+    return len(faces) > 1
 
 
 # --- 4. quality -------------------------------------------------------------------------------
@@ -167,21 +171,42 @@ def check_quality(track: list[FaceFrame], progress: v._Progress, metadata: Metad
         )
 
 
-# --- 5. head turn -----------------------------------------------------------------------------
+# --- 5. head turn and presentation attacks ---------------------------------------------------
 def check_head_turn(
     track: list[FaceFrame], challenge: v.Challenge, progress: v._Progress, metadata: Metadata
 ) -> float:
-    """The yaw the user started from, after checking they turned as asked."""
+    """The yaw the user started from, after checking they turned as asked, as a head does."""
+    from cameo.biometrics import pose
+
     with progress.stage("pose"):
+        meshes = [pose.landmarks(f.frame.image, f.face) for f in track]
+        found = [i for i, m in enumerate(meshes) if m is not None]
+        if len(found) < 2:
+            raise progress.reject(
+                "no_head_turn", f"Turn your head to your {challenge.turn} when asked."
+            )
+        reference = meshes[found[0]]
+        assert reference is not None
         sign = -1.0 if challenge.mirrored else 1.0
-        raw = np.array([sign * measures.yaw_degrees(f.face) for f in track])
-        yaws = _median3(raw)
-        for item, yaw in zip(track, yaws, strict=True):
-            item.yaw = float(yaw)
+        raw, parallax = [], []
+        for i in found:
+            mesh = meshes[i]
+            assert mesh is not None
+            raw.append(sign * pose.relative_yaw(reference, mesh))
+            residual, tilt = pose.planar_fit(reference, mesh)
+            if tilt >= v.MOVED_DEG:
+                parallax.append(residual / math.sin(math.radians(tilt)))
+        yaws = _median3(np.array(raw))
+        for item in track:
+            item.yaw = math.nan
+        for i, yaw in zip(found, yaws, strict=True):
+            track[i].yaw = float(yaw)
         start = float(np.median(yaws[: max(2, len(yaws) // 6)]))
         left, right = float(yaws.max()) - start, start - float(yaws.min())
     seen = "left" if left >= right else "right"
     metadata.update(
+        pose_model=pose.POSE_MODEL,
+        frames_with_mesh=len(found),
         yaw_start_deg=start,
         yaw_min_deg=float(yaws.min()),
         yaw_max_deg=float(yaws.max()),
@@ -189,7 +214,16 @@ def check_head_turn(
         turn_left_deg=left,
         turn_right_deg=right,
         turn_seen=seen if max(left, right) >= v.MIN_TURN_DEG else None,
+        frames_moved=len(parallax),
+        parallax_median=float(np.median(parallax)) if parallax else None,
     )
+    if len(parallax) >= v.MIN_MOVED_FRAMES and float(np.median(parallax)) < v.MIN_PARALLAX:
+        raise progress.reject(
+            "presentation_attack",
+            "The face moved like a flat picture; record yourself, live.",
+            parallax=float(np.median(parallax)),
+            frames_moved=len(parallax),
+        )
     asked = left if challenge.turn == "left" else right
     if asked < v.MIN_TURN_DEG:
         raise progress.reject(
@@ -334,7 +368,8 @@ def extract_crops(
     import cv2
 
     def merit(f: FaceFrame) -> float:
-        return f.sharpness / (1.0 + ((f.yaw - start_yaw) / 10.0) ** 2)
+        off = f.yaw - start_yaw if math.isfinite(f.yaw) else 90.0  # no mesh: last resort
+        return f.sharpness / (1.0 + (off / 10.0) ** 2)
 
     with progress.stage("crops"):
         ranked = sorted(track, key=merit, reverse=True)[:3]
