@@ -79,6 +79,16 @@ def test_cameo_verify_times_a_cold_and_a_warm_verification() -> None:
     assert sampled > 0 and embedded > 0
 
 
+def test_cameo_liveness_reports_bpcer_and_apcer() -> None:
+    out = run_bench("cameo_liveness.py")
+
+    (verified,) = figures(out, "genuine_verified_percent", 1)
+    (apcer,) = figures(out, "apcer_percent", 1)
+    (coded,) = figures(out, "attack_code_percent", 1)
+    figures(out, "bpcer_percent", 1)
+    assert verified > 0 and apcer < 100 and coded > 0
+
+
 def test_generation_render_times_every_stage_of_a_video_with_a_cast_cameo() -> None:
     out = run_bench("generation_render.py")
 
