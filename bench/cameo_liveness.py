@@ -31,7 +31,7 @@ ATTACKS = (None, "print", "screen")
 
 
 def verify_one(case: tuple[str, str, float, float, str | None]) -> tuple[str, str | None, str]:
-    from cameo.biometrics import Challenge, VerificationRejected, verify_capture
+    from cameo.biometrics import Challenge, Turn, VerificationRejected, verify_capture
     from tests import cameo_media as cm
 
     photo, turn, degrees, width, attack = case
@@ -40,7 +40,7 @@ def verify_one(case: tuple[str, str, float, float, str | None]) -> tuple[str, st
     )
     with tempfile.TemporaryDirectory() as tmp:
         clip = cm.build_capture(Path(tmp) / "clip.mp4", spec)
-        challenge = Challenge("4827", 0.5, 2.5, turn=turn)
+        challenge = Challenge("4827", 0.5, 2.5, turns=(Turn(turn, *spec.turn_window),))
         try:
             verify_capture(clip, challenge=challenge)
             code = "verified"

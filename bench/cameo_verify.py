@@ -24,13 +24,26 @@ sys.path.insert(0, str(ROOT))
 
 from harness import parse_args  # noqa: E402
 
-from cameo.biometrics import Challenge, verify_capture  # noqa: E402
+from cameo.biometrics import Challenge, Turn, verify_capture  # noqa: E402
 from tests import cameo_media as cm  # noqa: E402
 
-CHALLENGE = Challenge(digits="4827", digits_shown_at=1.0, digits_hidden_at=4.0, turn="left")
-CAPTURE = cm.Capture(seconds=10.0, size=(720, 1280), fps=30, turn_window=(5.0, 8.0), speech_at=1.3)
+# The service's kind of challenge (cameo/services.py): six digits, then two timed turns.
+CHALLENGE = Challenge(
+    digits="482731",
+    digits_shown_at=0.5,
+    digits_hidden_at=4.0,
+    turns=(Turn("left", 4.5, 6.0), Turn("right", 6.5, 8.0)),
+)
+CAPTURE = cm.Capture(
+    seconds=10.0,
+    size=(720, 1280),
+    fps=30,
+    digits="482731",
+    speech_at=0.8,
+    turns=(("left", 4.6, 5.9), ("right", 6.6, 7.9)),
+)
 # --tiny: the clip tests/test_biometrics.py verifies, with its challenge.
-TINY_CHALLENGE = Challenge(digits="4827", digits_shown_at=0.5, digits_hidden_at=2.5, turn="left")
+TINY_CHALLENGE = Challenge("4827", 0.5, 2.5, turns=(Turn("left", 2.6, 4.6),))
 TINY_CAPTURE = cm.Capture()
 
 
@@ -75,7 +88,8 @@ def main() -> None:
     meta = double.metadata
     print(
         f"frames sampled {meta['frames_sampled']}, embedded {meta['frames_embedded']}, "
-        f"turn {meta['turn_left_deg']:.1f} deg, speech {double.voice.speech_seconds:.2f} s"
+        f"turns {meta['turns_seen']}, digits score {meta.get('digits_score')}, "
+        f"speech {double.voice.speech_seconds:.2f} s"
     )
     labels = ["cold" if i == 0 else f"warm {i}" for i in range(len(runs))]
     print(f"\n{'stage':<14}" + "".join(f"{label:>10}" for label in labels))

@@ -32,6 +32,7 @@ class CaptureOutputSerializer(serializers.ModelSerializer):
             "job",
             "reject_code",
             "reject_message",
+            "reject_hint",
             "cameo_id",
             "created_at",
         ]
@@ -126,6 +127,10 @@ class CaptureClipApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         file = serializers.FileField(allow_empty_file=True)
+        mirrored = serializers.BooleanField(
+            default=False,
+            help_text="True when the app stored the frames mirrored, as its preview showed them.",
+        )
 
     @extend_schema(
         request=InputSerializer,
@@ -144,7 +149,9 @@ class CaptureClipApi(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         capture = services.capture_attach_clip(
-            capture=capture, uploaded=data.validated_data["file"]
+            capture=capture,
+            uploaded=data.validated_data["file"],
+            mirrored=data.validated_data["mirrored"],
         )
         return Response(CaptureOutputSerializer(capture).data, status=status.HTTP_202_ACCEPTED)
 

@@ -32,30 +32,29 @@ def _others(owner_id: int) -> list[Any]:
 
 
 def verify_capture_job(job: Job, on_progress: Progress) -> dict[str, Any]:
-    from cameo.biometrics.verify import Challenge, VerificationRejected, verify_capture
+    from cameo.biometrics.verify import VerificationRejected, verify_capture
 
     capture = Capture.objects.filter(id=job.params["capture_id"], owner=job.owner).first()
     if capture is None or capture.state != Capture.State.VERIFYING:
         raise JobFailed("capture_not_verifying", "The capture is gone or no longer verifying.")
     if not all(has_consent(capture.owner, kind) for kind in CAPTURE_KINDS):
         raise JobFailed("consent_withdrawn", "Consent was withdrawn before verification.")
-    challenge = capture.challenge
     try:
         with local_copy(capture.clip) as clip:
             result = verify_capture(
                 clip,
-                challenge=Challenge(
-                    digits=challenge["digits"],
-                    digits_shown_at=challenge["digits_shown_at"],
-                    digits_hidden_at=challenge["digits_hidden_at"],
-                    turn=challenge["turn"],
-                ),
+                challenge=services.challenge_for_verifier(capture),
                 others=_others(capture.owner_id),
                 on_progress=lambda stage, fraction: on_progress(stage, fraction * 0.95),
                 models_dir=settings.MODELS_DIR,
             )
     except VerificationRejected as rejected:
-        services.capture_reject(capture_id=capture.id, code=rejected.code, message=rejected.message)
+        services.capture_reject(
+            capture_id=capture.id,
+            code=rejected.code,
+            message=rejected.message,
+            hint=rejected.hint,
+        )
         raise JobFailed(rejected.code, rejected.message) from None
     on_progress("store", 0.96)
     cameo = services.capture_accept(capture_id=capture.id, result=result)

@@ -34,11 +34,13 @@ class Capture(models.Model):
     expires_at = models.DateTimeField()
     clip = models.CharField(max_length=300, blank=True)  # storage name, under the biometric prefix
     clip_probe = models.JSONField(default=dict, blank=True)
+    clip_mirrored = models.BooleanField(default=False)  # stored as the app's preview showed it
     job = models.ForeignKey(
         "jobs.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     reject_code = models.CharField(max_length=40, blank=True)
     reject_message = models.TextField(blank=True)
+    reject_hint = models.CharField(max_length=40, blank=True)  # what to do differently, for apps
     created_at = models.DateTimeField(auto_now_add=True)
 
     @property

@@ -27,25 +27,58 @@ from media.storage import storage_delete_prefix
 
 logger = logging.getLogger(__name__)
 
-# The app shows the digits between these offsets of the recording; speech must fall there.
-DIGITS_SHOWN_AT = 1.0
-DIGITS_HIDDEN_AT = 5.0
+# The challenge the app plays while recording, in seconds from the recording's start: the digits
+# from DIGITS_SHOWN_AT to DIGITS_HIDDEN_AT, then TURNS arrows of TURN_SECONDS each, each after a
+# random gap of TURN_GAPS (they differ by more than twice the verifier's TURN_SLACK_S, so an
+# earlier capture's turns miss a new challenge's windows), each to a random side.
+DIGITS_COUNT = 6
+DIGITS_SHOWN_AT = 0.5
+DIGITS_HIDDEN_AT = 4.0
+TURNS = 3  # a replay of an earlier capture matches sides and gaps once in 4**3
+TURN_SECONDS = 1.5
+TURN_GAPS = (0.5, 2.0)
+RECORD_AFTER_S = 1.0  # keep recording this long after the last arrow
 CLIP_MIN_SECONDS = 3.0
 CLIP_MAX_SECONDS = 20.0
 PENDING_JOB_STATES = (Job.State.QUEUED, Job.State.RUNNING)
 
 
 def _challenge() -> dict[str, Any]:
-    digits = "".join(secrets.choice("0123456789") for _ in range(4))
-    turn = secrets.choice(["left", "right"])
+    digits = "".join(secrets.choice("0123456789") for _ in range(DIGITS_COUNT))
+    turns, at = [], DIGITS_HIDDEN_AT
+    for _ in range(TURNS):
+        at += secrets.choice(TURN_GAPS)
+        direction = secrets.choice(["left", "right"])
+        turns.append({"direction": direction, "from_s": at, "to_s": at + TURN_SECONDS})
+        at += TURN_SECONDS
+    sides = ", then ".join(f"your {t['direction']}" for t in turns)
     return {
         "digits": digits,
-        "turn": turn,
         "digits_shown_at": DIGITS_SHOWN_AT,
         "digits_hidden_at": DIGITS_HIDDEN_AT,
-        "prompt": f"Look at the camera, read {' '.join(digits)} aloud when it appears, "
-        f"then turn your head slowly to the {turn} and back.",
+        "turns": turns,
+        "record_seconds": at + RECORD_AFTER_S,
+        "prompt": f"Look at the camera and read {' '.join(digits)} aloud while it is shown. "
+        f"Then turn your head to {sides} while each arrow shows, and back.",
     }
+
+
+def challenge_for_verifier(capture: Capture) -> Any:
+    """The capture's challenge as the verifier checks it: what the app was told to show."""
+    from cameo.biometrics import Challenge, Turn
+
+    stored = capture.challenge
+    if "turns" in stored:
+        turns = tuple(Turn(t["direction"], t["from_s"], t["to_s"]) for t in stored["turns"])
+    else:  # made before timed turns: one turn, any time
+        turns = (Turn(stored["turn"]),)
+    return Challenge(
+        digits=stored["digits"],
+        digits_shown_at=stored["digits_shown_at"],
+        digits_hidden_at=stored["digits_hidden_at"],
+        turns=turns,
+        mirrored=capture.clip_mirrored,
+    )
 
 
 @transaction.atomic
@@ -80,8 +113,11 @@ def _check_clip(uploaded: UploadedFile) -> dict[str, Any]:
     return media.as_dict()
 
 
-def capture_attach_clip(*, capture: Capture, uploaded: UploadedFile) -> Capture:
-    """Store the clip under the biometric prefix and queue its verification."""
+def capture_attach_clip(
+    *, capture: Capture, uploaded: UploadedFile, mirrored: bool = False
+) -> Capture:
+    """Store the clip under the biometric prefix and queue its verification. `mirrored`: the
+    app stored the frames as its preview showed them (the user's left on the image's left)."""
     if capture.state != Capture.State.AWAITING_CLIP:
         raise ApplicationError(
             "capture_not_awaiting_clip", f"This capture is {capture.state}.", 409
@@ -101,7 +137,9 @@ def capture_attach_clip(*, capture: Capture, uploaded: UploadedFile) -> Capture:
         with transaction.atomic():
             claimed = Capture.objects.filter(
                 pk=capture.pk, state=Capture.State.AWAITING_CLIP
-            ).update(state=Capture.State.VERIFYING, clip=name, clip_probe=probe)
+            ).update(
+                state=Capture.State.VERIFYING, clip=name, clip_probe=probe, clip_mirrored=mirrored
+            )
             if not claimed:
                 raise ApplicationError(
                     "capture_not_awaiting_clip", "This capture has a clip already.", 409
@@ -118,17 +156,18 @@ def capture_attach_clip(*, capture: Capture, uploaded: UploadedFile) -> Capture:
 
 
 @transaction.atomic
-def capture_reject(*, capture_id: Any, code: str, message: str) -> None:
+def capture_reject(*, capture_id: Any, code: str, message: str, hint: str = "") -> None:
     """A clip that failed verification is of no further use: its biometric files go."""
     capture = Capture.objects.select_for_update().get(pk=capture_id)
     if capture.state != Capture.State.VERIFYING:
         return
-    capture.state, capture.reject_code, capture.reject_message = (
+    capture.state, capture.reject_code, capture.reject_message, capture.reject_hint = (
         Capture.State.REJECTED,
         code,
         message[:2000],
+        hint[:40],
     )
-    capture.save(update_fields=["state", "reject_code", "reject_message"])
+    capture.save(update_fields=["state", "reject_code", "reject_message", "reject_hint"])
     consent.event(
         ConsentEvent.Kind.CAMEO_REJECTED, subject=capture.owner, capture=str(capture.id), code=code
     )

@@ -7,6 +7,7 @@ moves across the face and the far cheek is compressed, as in a filmed turn.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import shutil
@@ -51,6 +52,8 @@ class Capture:
     turn: str | None = "left"  # the subject's own left, as an unmirrored camera sees it
     turn_deg: float = 35.0
     turn_window: tuple[float, float] = (2.6, 4.6)
+    # Several turns, each (direction, start_s, end_s); when given, turn and turn_window are unused
+    turns: tuple[tuple[str, float, float], ...] | None = None
     digits: str | None = "4827"  # None: no speech, only the room's noise
     speech_at: float = 0.8
     voice_pitch: int = 50  # espeak-ng -p
@@ -60,6 +63,18 @@ class Capture:
     # A presentation attack: "print" is a photo of the scene held up and turned as a plane;
     # "screen" is the same picture shown on a phone screen (bezel, pixel grid, glare).
     attack: str | None = None
+
+
+def answering(challenge: dict, **changes: object) -> Capture:
+    """A capture that does what the service's challenge asks, as a user following the app does:
+    reads the digits just after they appear, turns while each arrow shows."""
+    spec = Capture(
+        seconds=challenge["record_seconds"],
+        digits=challenge["digits"],
+        speech_at=challenge["digits_shown_at"] + 0.3,
+        turns=tuple((t["direction"], t["from_s"], t["to_s"]) for t in challenge["turns"]),
+    )
+    return dataclasses.replace(spec, **changes)  # type: ignore[arg-type]
 
 
 def build_capture(path: Path, spec: Capture = Capture()) -> Path:
@@ -100,11 +115,12 @@ def render_frame(spec: Capture, t: float) -> np.ndarray:
 
 def turn_angle(spec: Capture, t: float) -> float:
     """Degrees; positive is the subject's left (their nose moves to the image's right)."""
-    start, end = spec.turn_window
-    if spec.turn is None or not start <= t <= end:
-        return 0.0
-    sign = 1.0 if spec.turn == "left" else -1.0
-    return sign * spec.turn_deg * math.sin(math.pi * (t - start) / (end - start))
+    turns = spec.turns if spec.turns is not None else ((spec.turn, *spec.turn_window),)
+    for turn, start, end in turns:
+        if turn is not None and start <= t <= end:
+            sign = 1.0 if turn == "left" else -1.0
+            return sign * spec.turn_deg * math.sin(math.pi * (t - start) / (end - start))
+    return 0.0
 
 
 def _paste(frame: np.ndarray, shot: Shot, yaw_deg: float) -> None:

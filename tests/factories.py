@@ -52,10 +52,11 @@ def make_verified_cameo(
         owner=owner,
         state=Capture.State.VERIFIED,
         challenge={
-            "digits": "1234",
-            "turn": "left",
-            "digits_shown_at": 1.0,
-            "digits_hidden_at": 5.0,
+            "digits": "123456",
+            "digits_shown_at": 0.5,
+            "digits_hidden_at": 4.0,
+            "turns": [{"direction": "left", "from_s": 4.5, "to_s": 6.0}],
+            "record_seconds": 7.0,
         },
         expires_at=timezone.now() + timedelta(minutes=5),
     )

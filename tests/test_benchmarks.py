@@ -89,6 +89,15 @@ def test_cameo_liveness_reports_bpcer_and_apcer() -> None:
     assert verified > 0 and apcer < 100 and coded > 0
 
 
+def test_digits_reports_bpcer_and_apcer_of_the_spoken_digit_check() -> None:
+    out = run_bench("digits.py", "--lengths", "6", "--workers", "1")
+
+    (bpcer,) = figures(out, "bpcer_percent", 1)
+    (replay,) = figures(out, "replay_apcer_percent", 1)
+    figures(out, "one_off_apcer_percent", 1)
+    assert 0 <= bpcer <= 100 and 0 <= replay <= 100
+
+
 def test_generation_render_times_every_stage_of_a_video_with_a_cast_cameo() -> None:
     out = run_bench("generation_render.py")
 

@@ -20,6 +20,7 @@ from cameo.biometrics import (
     REJECTION_CODES,
     Challenge,
     OtherDouble,
+    Turn,
     VerificationRejected,
     VerifiedDouble,
     measures,
@@ -27,17 +28,27 @@ from cameo.biometrics import (
     verify_capture,
     voice,
 )
+from cameo.biometrics.contract import HINT_VALUES, HINTS
 from cameo.biometrics.faces import face_backend
 from generation.pipeline.ffmpeg import ffmpeg_exe
 from tests import cameo_media as cm
 
 pytestmark = pytest.mark.slow
 
-CHALLENGE = Challenge(digits="4827", digits_shown_at=0.5, digits_hidden_at=2.5, turn="left")
+
+def challenge(
+    turn: str = "left", window: tuple[float, float] = (2.6, 4.6), **kwargs: object
+) -> Challenge:
+    """The challenge the test captures answer: 4827 read from 0.8 s, a turn in `window`."""
+    return Challenge("4827", 0.5, 2.5, turns=(Turn(turn, *window),), **kwargs)  # type: ignore[arg-type]
+
+
+CHALLENGE = challenge()
 STAGES = (
     "probe",
     "audio",
     "vad",
+    "digits",
     "decode",
     "faces",
     "quality",
@@ -71,6 +82,9 @@ CAPTURES = {
     "dark": cm.Capture(gain=0.2),
     "blown_out": cm.Capture(gain=2.2),
     "short": cm.Capture(seconds=2.0),
+    # The service's kind of challenge: digits, then two timed turns (left at 3.0-4.5 s, right at
+    # 5.0-6.5 s).
+    "two_turns": cm.Capture(seconds=7.5, turns=(("left", 3.0, 4.5), ("right", 5.0, 6.5))),
     "long": cm.Capture(seconds=21.0, fps=2, size=(160, 120), shots=()),
 }
 
@@ -125,7 +139,8 @@ def test_a_good_capture_gives_a_verified_double(verified: tuple[VerifiedDouble, 
     assert double.detector_model == "mediapipe:face_detection_short"
     assert double.cutout_model == "mediapipe:selfie_segmentation"
     assert double.voice_model == "resemblyzer:pretrained+silero_vad"
-    assert double.metadata["turn_seen"] == "left"
+    assert double.metadata["turns_seen"][0][0] >= 12
+    assert double.metadata["digits_passed"] and double.metadata["digits_score"] > 0
     assert double.metadata["identity_similarity_min"] >= 0.92
     json.dumps(double.metadata)
 
@@ -214,21 +229,17 @@ def test_the_synthetic_turn_is_seen_as_a_turn_and_the_still_photo_is_not() -> No
 def test_a_turn_to_the_right_is_seen_as_well_as_one_to_the_left(
     capture: Callable[[str], Path], name: str
 ) -> None:
-    challenge = Challenge("4827", 0.5, 2.5, turn="right")
+    double = verify_capture(capture(name), challenge=challenge("right"))
 
-    double = verify_capture(capture(name), challenge=challenge)
-
-    assert double.metadata["turn_seen"] == "right"
+    assert double.metadata["turn_right_deg"] >= 12 > double.metadata["turn_left_deg"]
     assert double.metadata["parallax_median"] >= 0.1
 
 
 def test_a_mirrored_clip_turns_the_other_way(capture: Callable[[str], Path]) -> None:
     # The user turned to their right, and the app stored the clip as its preview showed it.
-    challenge = Challenge("4827", 0.5, 2.5, turn="right", mirrored=True)
+    double = verify_capture(capture("good"), challenge=challenge("right", mirrored=True))
 
-    double = verify_capture(capture("good"), challenge=challenge)
-
-    assert double.metadata["turn_seen"] == "right"
+    assert double.metadata["turn_right_deg"] >= 12 > double.metadata["turn_left_deg"]
 
 
 # --- rejections -------------------------------------------------------------------------------
@@ -246,7 +257,7 @@ def test_a_mirrored_clip_turns_the_other_way(capture: Callable[[str], Path]) -> 
         ("blown_out", "badly_lit", "quality"),
         ("blurry", "too_blurry", "quality"),
         ("still_photo", "no_head_turn", "pose"),
-        ("turned_right", "no_head_turn", "pose"),
+        ("turned_right", "challenge_mismatch", "pose"),
         ("print_left", "presentation_attack", "pose"),
         ("print_right", "presentation_attack", "pose"),
         ("screen_left", "presentation_attack", "pose"),
@@ -259,9 +270,70 @@ def test_it_rejects_a_bad_capture_early(
     rejected = rejection(capture(name))
 
     assert rejected.code == code, rejected.message
-    assert rejected.message
+    assert rejected.message and rejected.hint in HINT_VALUES
     # Cheapest first: the timings stop at the stage that rejected the clip.
     assert list(rejected.timings) == list(STAGES[: STAGES.index(last_stage) + 1])
+
+
+TWO_TURNS = (Turn("left", 3.0, 4.5), Turn("right", 5.0, 6.5))
+
+
+def test_a_clip_that_follows_the_turns_of_its_challenge_is_verified(
+    capture: Callable[[str], Path],
+) -> None:
+    double = verify_capture(capture("two_turns"), challenge=Challenge("4827", 0.5, 2.5, TWO_TURNS))
+
+    (left_deg, left_at), (right_deg, right_at) = double.metadata["turns_seen"]
+    assert left_deg >= 12 and 3.0 <= left_at <= 4.5
+    assert right_deg >= 12 and 5.0 <= right_at <= 6.5
+
+
+@pytest.mark.parametrize(
+    ("turns", "failing"),
+    [
+        # the same windows, the other way round
+        ((Turn("right", 3.0, 4.5), Turn("left", 5.0, 6.5)), 0),
+        # the same sides, the second one asked for after a longer gap (the service's other gap)
+        ((Turn("left", 3.0, 4.5), Turn("right", 6.5, 8.0)), 1),
+        # the first asked for later: the clip's left turn has come and gone
+        ((Turn("left", 4.5, 6.0), Turn("right", 6.5, 8.0)), 0),
+    ],
+)
+def test_a_replay_of_a_capture_made_for_other_turns_is_a_challenge_mismatch(
+    capture: Callable[[str], Path], turns: tuple[Turn, ...], failing: int
+) -> None:
+    rejected = rejection(capture("two_turns"), Challenge("4827", 0.5, 2.5, turns))
+
+    assert rejected.code == "challenge_mismatch", rejected.message
+    assert rejected.details["part"] == "turns" and rejected.details["turn"] == failing
+    assert rejected.hint == "follow_the_arrows"
+    assert turns[failing].direction in rejected.message
+
+
+@pytest.mark.parametrize("digits", ["1903", "48273"])
+def test_a_clip_that_reads_other_digits_is_a_challenge_mismatch_where_digits_gate(
+    capture: Callable[[str], Path], digits: str
+) -> None:
+    turns = CHALLENGE.turns
+    rejected = rejection(capture("good"), Challenge(digits, 0.5, 2.5, turns, digits_gate=True))
+
+    assert rejected.code == "challenge_mismatch", rejected.message
+    assert rejected.details["part"] == "digits"
+    assert rejected.hint == "read_the_digits_shown"
+    assert list(rejected.timings)[-1] == "digits"
+
+
+def test_without_the_gate_the_digits_are_recorded_not_decisive(
+    capture: Callable[[str], Path],
+) -> None:
+    double = verify_capture(capture("good"), challenge=Challenge("1903", 0.5, 2.5, CHALLENGE.turns))
+
+    assert double.metadata["digits_gate"] is False
+    assert double.metadata["digits_passed"] is False
+
+
+def test_every_rejection_code_has_a_hint() -> None:
+    assert set(HINTS) == set(REJECTION_CODES)
 
 
 def test_a_rejection_survives_pickling_and_json(capture: Callable[[str], Path]) -> None:
@@ -269,10 +341,11 @@ def test_a_rejection_survives_pickling_and_json(capture: Callable[[str], Path]) 
 
     copy = pickle.loads(pickle.dumps(rejected))
 
-    assert (copy.code, copy.message, copy.timings) == (
+    assert (copy.code, copy.message, copy.timings, copy.hint) == (
         rejected.code,
         rejected.message,
         rejected.timings,
+        "record_alone",
     )
     assert json.loads(json.dumps(copy.details)) == rejected.details
     assert rejected.details["frames"]
@@ -291,9 +364,7 @@ def test_it_rejects_another_users_face(
     double, _ = verified
     user_a = OtherDouble("user-a", double.embedding, double.embedding_model)
     # The same person records again, turning right this time.
-    challenge = Challenge("1903", 0.5, 2.5, turn="right")
-
-    rejected = rejection(capture("turned_right"), challenge, others=[user_a])
+    rejected = rejection(capture("turned_right"), challenge("right"), others=[user_a])
 
     assert rejected.code == "impersonation"
     assert rejected.details["matched_key"] == "user-a"

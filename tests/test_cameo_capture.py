@@ -42,9 +42,15 @@ def test_a_capture_starts_with_a_fresh_liveness_challenge(
     client = client_for(owner)
     first, second = _start(client).json(), _start(client).json()
     challenge = first["challenge"]
-    assert len(challenge["digits"]) == 4 and challenge["digits"].isdigit()
-    assert challenge["turn"] in {"left", "right"}
+    assert len(challenge["digits"]) == 6 and challenge["digits"].isdigit()
     assert challenge["digits_shown_at"] < challenge["digits_hidden_at"]
+    # timed turns after the digits, one after the other, each to a side; all in the recording
+    ends = [challenge["digits_hidden_at"]]
+    for turn in challenge["turns"]:
+        assert turn["direction"] in {"left", "right"}
+        assert ends[-1] < turn["from_s"] < turn["to_s"] < challenge["record_seconds"] <= 20
+        ends.append(turn["to_s"])
+    assert " ".join(challenge["digits"]) in challenge["prompt"]
     assert first["state"] == "awaiting_clip" and first["expires_at"]
     # challenges are random: a few starts do not all repeat the same digits
     more = {first["challenge"]["digits"], second["challenge"]["digits"]}

@@ -40,13 +40,7 @@ def _consent_to_everything(client: Client) -> None:
 def _capture(client: Client, tmp: Path, photo: str = "astronaut") -> str:
     capture = client.post("/api/v1/cameo/captures/").json()
     challenge = capture["challenge"]
-    spec = cm.Capture(
-        seconds=6.0,
-        digits=challenge["digits"],
-        turn=challenge["turn"],
-        speech_at=challenge["digits_shown_at"] + 0.2,
-        shots=(cm.Shot(photo=photo),),
-    )
+    spec = cm.answering(challenge, shots=(cm.Shot(photo=photo),))
     clip = cm.build_capture(tmp / f"{capture['id']}.mp4", spec)
     with open(clip, "rb") as handle:
         sent = client.post(f"/api/v1/cameo/captures/{capture['id']}/clip/", files={"file": handle})
@@ -120,9 +114,7 @@ def test_a_clip_with_no_face_fails_its_job_with_its_code(
     _consent_to_everything(carol)
     capture = carol.post("/api/v1/cameo/captures/").json()
     challenge = capture["challenge"]
-    spec = cm.Capture(
-        seconds=5.0, digits=challenge["digits"], turn=challenge["turn"], speech_at=1.2, shots=()
-    )
+    spec = cm.answering(challenge, shots=())
     clip = cm.build_capture(tmp_path / "empty-room.mp4", spec)
     with open(clip, "rb") as handle:
         carol.post(f"/api/v1/cameo/captures/{capture['id']}/clip/", files={"file": handle})

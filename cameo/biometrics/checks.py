@@ -36,7 +36,9 @@ def check_container(clip: Path, progress: v._Progress, metadata: Metadata) -> me
         try:
             info = media.probe_clip(clip)
         except (media.UnreadableClip, FileNotFoundError) as exc:
-            raise progress.reject("unreadable", "The clip could not be read.", error=str(exc))
+            raise progress.reject(
+                "unreadable", "The clip could not be read; record it again.", error=str(exc)
+            )
     metadata.update(
         duration_s=info.duration_s,
         width=info.width,
@@ -45,7 +47,9 @@ def check_container(clip: Path, progress: v._Progress, metadata: Metadata) -> me
         rotation=info.rotation,
     )
     if not info.has_video:
-        raise progress.reject("unreadable", "The clip has no video.")
+        raise progress.reject(
+            "unreadable", "The clip has no video; record it again with the camera on."
+        )
     if info.duration_s < v.MIN_DURATION_S:
         raise progress.reject(
             "clip_too_short", f"The clip lasts {info.duration_s:.1f} s; at least 3 s are needed."
@@ -84,10 +88,45 @@ def check_speech(
     if spoken < v.MIN_SPEECH_IN_WINDOW_S:
         raise progress.reject(
             "no_speech",
-            "We could not hear you read the digits aloud while they were shown.",
+            "We could not hear you read the digits aloud while they were shown; read them clearly, "
+            "as soon as they appear.",
             speech_in_window_s=spoken,
         )
     return audio, segments
+
+
+def check_spoken_digits(
+    audio: np.ndarray,
+    segments: list[voice_lib.Segment],
+    challenge: v.Challenge,
+    progress: v._Progress,
+    metadata: Metadata,
+) -> None:
+    """Were the challenge's digits read in the window (digits.check_digits)? Recorded always;
+    a rejection only when the challenge gates on it."""
+    from cameo.biometrics import digits as digits_lib
+
+    window = (challenge.digits_shown_at, challenge.digits_hidden_at + v.SPEECH_SLACK_S)
+    with progress.stage("digits"):
+        heard = digits_lib.check_digits(audio, challenge.digits, window, segments)
+    metadata.update(
+        digits_gate=challenge.digits_gate,
+        digits_passed=heard.passed,
+        digits_model=heard.model,
+        digits_score=heard.score,
+        digit_scores=list(heard.digit_scores),
+        digits_heard=heard.decoded,
+    )
+    if challenge.digits_gate and not heard.passed:
+        raise progress.reject(
+            "challenge_mismatch",
+            f"We did not hear the digits {' '.join(challenge.digits)}; read the digits this "
+            "challenge shows, aloud, while they are shown.",
+            hint="read_the_digits_shown",
+            part="digits",
+            reason=heard.reason,
+            score=heard.score,
+        )
 
 
 # --- 3. faces ---------------------------------------------------------------------------------
@@ -129,7 +168,8 @@ def check_faces(
     if len(track) < max(2, v.FACE_PRESENT_MIN_FRACTION * len(frames)):
         raise progress.reject(
             "no_face",
-            "We could not see your face in most of the clip.",
+            "We could not see your face in most of the clip; keep it in the frame, facing the "
+            "camera.",
             frames_with_face=len(track),
             frames_sampled=len(frames),
         )
@@ -161,7 +201,10 @@ def check_quality(track: list[FaceFrame], progress: v._Progress, metadata: Metad
     if not v.MIN_BRIGHTNESS <= light <= v.MAX_BRIGHTNESS:
         how = "dark" if light < v.MIN_BRIGHTNESS else "bright"
         raise progress.reject(
-            "badly_lit", f"Your face is too {how}; find even, softer light.", brightness=light
+            "badly_lit",
+            f"Your face is too {how}; find even, softer light.",
+            hint="more_light" if how == "dark" else "less_light",
+            brightness=light,
         )
     if sharp < v.MIN_SHARPNESS:
         raise progress.reject(
@@ -175,15 +218,17 @@ def check_quality(track: list[FaceFrame], progress: v._Progress, metadata: Metad
 def check_head_turn(
     track: list[FaceFrame], challenge: v.Challenge, progress: v._Progress, metadata: Metadata
 ) -> float:
-    """The yaw the user started from, after checking they turned as asked, as a head does."""
+    """The yaw the user started from, after checking that the head turned as a head does (not
+    as a flat picture), and each way the challenge asked, in its window."""
     from cameo.biometrics import pose
 
+    asked = " then ".join(f"your {t.direction}" for t in challenge.turns)
     with progress.stage("pose"):
         meshes = [pose.landmarks(f.frame.image, f.face) for f in track]
         found = [i for i, m in enumerate(meshes) if m is not None]
         if len(found) < 2:
             raise progress.reject(
-                "no_head_turn", f"Turn your head to your {challenge.turn} when asked."
+                "no_head_turn", f"Keep your face in view and turn your head to {asked}."
             )
         reference = meshes[found[0]]
         assert reference is not None
@@ -201,9 +246,10 @@ def check_head_turn(
             item.yaw = math.nan
         for i, yaw in zip(found, yaws, strict=True):
             track[i].yaw = float(yaw)
+        times = np.array([track[i].frame.time_s for i in found])
         start = float(np.median(yaws[: max(2, len(yaws) // 6)]))
         left, right = float(yaws.max()) - start, start - float(yaws.min())
-    seen = "left" if left >= right else "right"
+        seen = [_turn_seen(times, yaws - start, turn) for turn in challenge.turns]
     metadata.update(
         pose_model=pose.POSE_MODEL,
         frames_with_mesh=len(found),
@@ -213,26 +259,60 @@ def check_head_turn(
         yaw_range_deg=float(yaws.max() - yaws.min()),
         turn_left_deg=left,
         turn_right_deg=right,
-        turn_seen=seen if max(left, right) >= v.MIN_TURN_DEG else None,
+        turns_requested=[[t.direction, t.from_s, t.to_s] for t in challenge.turns],
+        turns_seen=[[deg, at] for deg, at in seen],
         frames_moved=len(parallax),
         parallax_median=float(np.median(parallax)) if parallax else None,
     )
     if len(parallax) >= v.MIN_MOVED_FRAMES and float(np.median(parallax)) < v.MIN_PARALLAX:
         raise progress.reject(
             "presentation_attack",
-            "The face moved like a flat picture; record yourself, live.",
+            "The face moved like a flat picture, not a head; record yourself, live.",
             parallax=float(np.median(parallax)),
             frames_moved=len(parallax),
         )
-    asked = left if challenge.turn == "left" else right
-    if asked < v.MIN_TURN_DEG:
+    if max(left, right) < v.MIN_TURN_DEG:
         raise progress.reject(
             "no_head_turn",
-            f"Turn your head to your {challenge.turn} when asked.",
+            f"We did not see your head turn: turn it further to {asked}, as the arrows show.",
             turn_left_deg=left,
             turn_right_deg=right,
         )
+    for k, (turn, (degrees, at)) in enumerate(zip(challenge.turns, seen, strict=True)):
+        if at is None or degrees < v.MIN_TURN_DEG:
+            when = f" while its arrow shows ({turn.from_s:.1f} s)" if turn.to_s < math.inf else ""
+            raise progress.reject(
+                "challenge_mismatch",
+                f"Turn {k + 1} did not follow the challenge: turn your head to your "
+                f"{turn.direction}{when}, then back.",
+                part="turns",
+                turn=k,
+                turn_deg=degrees,
+                turn_at_s=at,
+            )
     return start
+
+
+def _turn_seen(
+    times: np.ndarray, excursion: np.ndarray, turn: v.Turn
+) -> tuple[float, float | None]:
+    """How far the head went towards the turn's side (degrees) and when, where that furthest
+    point is a peak of the motion that falls in the turn's window (with slack); (0, None) when
+    the window holds no such peak. A flank of a turn made earlier or later does not count."""
+    toward = excursion if turn.direction == "left" else -excursion
+    lo, hi = turn.from_s - v.TURN_SLACK_S, turn.to_s + v.TURN_SLACK_S
+    inside = np.flatnonzero((times >= lo) & (times <= hi))
+    if not len(inside):
+        return 0.0, None
+    i = int(inside[np.argmax(toward[inside])])
+    while True:  # climb to the top of the motion this point belongs to
+        j = max((k for k in (i - 1, i + 1) if 0 <= k < len(toward)), key=lambda k: toward[k])
+        if toward[j] <= toward[i]:
+            break
+        i = j
+    if not lo <= times[i] <= hi:
+        return 0.0, None
+    return float(toward[i]), float(times[i])
 
 
 def _median3(values: np.ndarray) -> np.ndarray:
@@ -277,7 +357,7 @@ def check_identity(
     if worst < limits.same_clip or worst_turned < limits.turned:
         raise progress.reject(
             "identity_changed",
-            "The face changed during the clip.",
+            "The face changed during the clip; keep your own face in view the whole time.",
             similarity=worst,
             turned_similarity=worst_turned,
         )
@@ -327,7 +407,7 @@ def check_impersonation(
     if scores and scores[best] >= v.similarity_thresholds(model).impersonation:
         raise progress.reject(
             "impersonation",
-            "This face already belongs to another verified cameo.",
+            "This face already belongs to another verified cameo; contact support if it is yours.",
             matched_key=comparable[best].key,
             similarity=scores[best],
         )

@@ -17,6 +17,7 @@ from cameo.biometrics.contract import (
     REJECTION_CODES,
     Challenge,
     OtherDouble,
+    Turn,
     VerificationRejected,
     VerifiedDouble,
     VoiceProfile,
@@ -30,6 +31,7 @@ __all__ = [
     "REJECTION_CODES",
     "Challenge",
     "OtherDouble",
+    "Turn",
     "VerificationRejected",
     "VerifiedDouble",
     "VoiceProfile",
@@ -46,21 +48,21 @@ def verify_capture(
     models_dir: Path | None = None,
 ) -> VerifiedDouble:
     """Check a selfie capture against its challenge; return the double or raise a rejection."""
-    if challenge.turn not in ("left", "right"):
-        raise ValueError(f"challenge.turn must be 'left' or 'right', not {challenge.turn!r}")
     progress = _Progress(on_progress)
     progress.report("start", 0.0)
-    metadata: dict[str, Any] = {"turn_requested": challenge.turn, "mirrored": challenge.mirrored}
+    metadata: dict[str, Any] = {"mirrored": challenge.mirrored}
 
     # 1. The container: readable, 3-20 s long, with a sound track.
     info = checks.check_container(Path(clip), progress, metadata)
     # 2. Speech inside the window in which the digits were to be read.
     audio, segments = checks.check_speech(Path(clip), challenge, progress, metadata)
+    # 2b. The digits read are this challenge's (a replayed earlier capture reads others).
+    checks.check_spoken_digits(audio, segments, challenge, progress, metadata)
     # 3. Faces in the sampled frames: one person, present throughout.
     backend, track = checks.check_faces(Path(clip), info, models_dir, progress, metadata)
     # 4. The face is sharp enough and lit well enough to be a usable double.
     checks.check_quality(track, progress, metadata)
-    # 5. Liveness: the head turned the way the challenge asked.
+    # 5. Liveness: the head turned as a head does, each way the challenge asked, on time.
     start_yaw = checks.check_head_turn(track, challenge, progress, metadata)
     # 6. One identity throughout; the double's embedding.
     embedding = checks.check_identity(backend, track, start_yaw, progress, metadata)
