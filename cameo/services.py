@@ -27,39 +27,27 @@ from media.storage import storage_delete_prefix
 
 logger = logging.getLogger(__name__)
 
-# The challenge the app plays while recording, in seconds from the recording's start: the digits
-# from DIGITS_SHOWN_AT to DIGITS_HIDDEN_AT, then TURNS arrows of TURN_SECONDS each, each after a
-# random gap of TURN_GAPS (they differ by more than twice the verifier's TURN_SLACK_S, so an
-# earlier capture's turns miss a new challenge's windows), each to a random side.
-DIGITS_COUNT = 6
-DIGITS_SHOWN_AT = 0.5
-DIGITS_HIDDEN_AT = 4.0
-TURNS = 3  # a replay of an earlier capture matches sides and gaps once in 4**3
-TURN_SECONDS = 1.5
-TURN_GAPS = (0.5, 2.0)
-RECORD_AFTER_S = 1.0  # keep recording this long after the last arrow
 CLIP_MIN_SECONDS = 3.0
 CLIP_MAX_SECONDS = 20.0
 PENDING_JOB_STATES = (Job.State.QUEUED, Job.State.RUNNING)
 
 
 def _challenge() -> dict[str, Any]:
-    digits = "".join(secrets.choice("0123456789") for _ in range(DIGITS_COUNT))
-    turns, at = [], DIGITS_HIDDEN_AT
-    for _ in range(TURNS):
-        at += secrets.choice(TURN_GAPS)
-        direction = secrets.choice(["left", "right"])
-        turns.append({"direction": direction, "from_s": at, "to_s": at + TURN_SECONDS})
-        at += TURN_SECONDS
-    sides = ", then ".join(f"your {t['direction']}" for t in turns)
+    """What the app plays while recording (contract.random_challenge), as the API returns it."""
+    from cameo.biometrics import contract
+
+    challenge = contract.random_challenge(secrets.choice)
+    sides = ", then ".join(f"your {t.direction}" for t in challenge.turns)
     return {
-        "digits": digits,
-        "digits_shown_at": DIGITS_SHOWN_AT,
-        "digits_hidden_at": DIGITS_HIDDEN_AT,
-        "turns": turns,
-        "record_seconds": at + RECORD_AFTER_S,
-        "prompt": f"Look at the camera and read {' '.join(digits)} aloud while it is shown. "
-        f"Then turn your head to {sides} while each arrow shows, and back.",
+        "digits": challenge.digits,
+        "digits_shown_at": challenge.digits_shown_at,
+        "digits_hidden_at": challenge.digits_hidden_at,
+        "turns": [
+            {"direction": t.direction, "from_s": t.from_s, "to_s": t.to_s} for t in challenge.turns
+        ],
+        "record_seconds": contract.record_seconds(challenge),
+        "prompt": f"Look at the camera and read {' '.join(challenge.digits)} aloud while it is "
+        f"shown. Then turn your head to {sides} while each arrow shows, and back.",
     }
 
 

@@ -36,7 +36,7 @@ class Photo:
 class Shot:
     """One subject in the frame: a photo placed so that its face has a given width and centre."""
 
-    photo: str = "astronaut"  # astronaut | tom_hanks | t1_face
+    photo: str = "astronaut"  # astronaut | tom_hanks | t1_face | corpus:<face_photos key>
     face_width: float = 0.36  # fraction of the frame's width
     center: tuple[float, float] = (0.5, 0.4)  # face centre, fractions of width and height
     start_s: float = 0.0  # shown from this time on (later shots replace earlier ones)
@@ -60,6 +60,9 @@ class Capture:
     audio: bool = True
     blur_sigma: float = 0.0
     gain: float = 1.0  # multiplies pixel values: < 1 darkens, > 1 blows out
+    tint: tuple[float, float, float] = (1.0, 1.0, 1.0)  # per-channel gain (B, G, R): white balance
+    noise_sigma: float = 0.0  # sensor noise, grey levels
+    crf: int = 18  # H.264 quality of the stored clip
     # A presentation attack: "print" is a photo of the scene held up and turned as a plane;
     # "screen" is the same picture shown on a phone screen (bezel, pixel grid, glare).
     attack: str | None = None
@@ -87,6 +90,7 @@ def build_capture(path: Path, spec: Capture = Capture()) -> Path:
         seconds=spec.seconds,
         audio=room_audio(spec) if spec.audio else None,
         audio_rate=AUDIO_RATE,
+        crf=spec.crf,
     )
 
 
@@ -108,8 +112,12 @@ def render_frame(spec: Capture, t: float) -> np.ndarray:
         )
     if spec.blur_sigma:
         frame = cv2.GaussianBlur(frame, (0, 0), spec.blur_sigma)
-    if spec.gain != 1.0:
-        frame = np.clip(frame.astype(np.float32) * spec.gain, 0, 255).astype(np.uint8)
+    if spec.gain != 1.0 or spec.tint != (1.0, 1.0, 1.0) or spec.noise_sigma:
+        graded = frame.astype(np.float32) * spec.gain * np.array(spec.tint, np.float32)
+        if spec.noise_sigma:
+            noise = np.random.default_rng(int(t * 1000)).normal(0, spec.noise_sigma, frame.shape)
+            graded += noise.astype(np.float32)
+        frame = np.clip(graded, 0, 255).astype(np.uint8)
     return frame
 
 
@@ -243,6 +251,10 @@ def load_photo(name: str) -> Photo:
         half = 0.85 * face[0][2]
         image = group[max(0, int(cy - 1.3 * half)) : int(cy + 2.2 * half)]
         image = image[:, max(0, int(cx - half)) : int(cx + half)]
+    elif name.startswith("corpus:"):  # a photo of tests/face_photos.py, by its key
+        from tests import face_photos
+
+        return face_photos.load_key(name.removeprefix("corpus:"))
     else:
         raise ValueError(name)
     faces = _detect(image, full_range=True)

@@ -67,9 +67,11 @@ def write_clip(
     seconds: float,
     audio: np.ndarray | None = None,
     audio_rate: int = 22_050,
+    crf: int = 18,
 ) -> Path:
     """BGR frames (and mono float samples) to an H.264/AAC MP4 with fast start, as a phone or
-    an earlier pipeline would leave it; frames are streamed to ffmpeg, never all in memory."""
+    an earlier pipeline would leave it; frames are streamed to ffmpeg, never all in memory.
+    `crf`: H.264's quality (18 looks clean; 30 and up shows blocks, as a messaging app's)."""
     width, height = size
     with tempfile.TemporaryDirectory() as tmp:
         args = [ffmpeg_exe(), "-v", "error", "-y"]
@@ -79,7 +81,7 @@ def write_clip(
             wav = Path(tmp) / "audio.wav"
             write_wav(wav, audio, audio_rate)
             args += ["-i", str(wav), "-c:a", "aac", "-b:a", "96k"]
-        args += ["-c:v", "libx264", "-preset", "ultrafast", "-crf", "18", "-pix_fmt", "yuv420p"]
+        args += ["-c:v", "libx264", "-preset", "ultrafast", "-crf", str(crf), "-pix_fmt", "yuv420p"]
         args += ["-movflags", "+faststart", "-t", f"{seconds:.3f}", str(path)]
         with tempfile.TemporaryFile() as stderr:  # a chatty ffmpeg must never block the pipe
             proc = subprocess.Popen(args, stdin=subprocess.PIPE, stderr=stderr)

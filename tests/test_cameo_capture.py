@@ -20,10 +20,10 @@ def _start(client: APIClient) -> Any:
     return client.post("/api/v1/cameo/captures/")
 
 
-def _send_clip(client: APIClient, capture_id: str, path: Path) -> Any:
+def _send_clip(client: APIClient, capture_id: str, path: Path, **fields: str) -> Any:
     file = SimpleUploadedFile("selfie.mp4", path.read_bytes())
     return client.post(
-        f"/api/v1/cameo/captures/{capture_id}/clip/", {"file": file}, format="multipart"
+        f"/api/v1/cameo/captures/{capture_id}/clip/", {"file": file, **fields}, format="multipart"
     )
 
 
@@ -107,6 +107,30 @@ def test_an_accepted_clip_is_stored_under_the_biometric_prefix_and_queued_on_gpu
     assert (job.kind, job.queue, job.state) == ("cameo.verify", "gpu", "queued")
     again = _send_clip(client, capture_id, media.make_clip(tmp_path / "d.mp4", seconds=4))
     assert again.status_code == 409 and again.json()["code"] == "capture_not_awaiting_clip"
+
+
+def test_the_app_says_whether_it_stored_the_clip_mirrored(
+    owner: User, client_for: Callable[[User], APIClient], tmp_path: Path
+) -> None:
+    from cameo.services import challenge_for_verifier
+
+    give_consent(owner)
+    client = client_for(owner)
+    clip = media.make_clip(tmp_path / "c.mp4", seconds=4)
+    plain, mirrored = _start(client).json()["id"], _start(client).json()["id"]
+    assert _send_clip(client, plain, clip).status_code == 202
+    assert _send_clip(client, mirrored, clip, mirrored="true").status_code == 202
+    bad = _send_clip(client, _start(client).json()["id"], clip, mirrored="sideways")
+    assert bad.status_code == 400 and bad.json()["code"] == "invalid"
+
+    # the verifier checks the very turns the app was told to show, on the stored frames
+    for capture_id, flag in ((plain, False), (mirrored, True)):
+        capture = Capture.objects.get(id=capture_id)
+        challenge = challenge_for_verifier(capture)
+        assert challenge.mirrored is flag and challenge.digits == capture.challenge["digits"]
+        assert [(t.direction, t.from_s, t.to_s) for t in challenge.turns] == [
+            (t["direction"], t["from_s"], t["to_s"]) for t in capture.challenge["turns"]
+        ]
 
 
 def test_nobody_else_can_see_or_feed_my_capture(

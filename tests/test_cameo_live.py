@@ -125,3 +125,6 @@ def test_a_clip_with_no_face_fails_its_job_with_its_code(
         "no_face",
         "no_face",
     )
+    # what to do differently, in words and for the app
+    assert "keep it in the frame" in done["reject_message"]
+    assert done["reject_hint"] == "face_the_camera"

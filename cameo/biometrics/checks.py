@@ -3,6 +3,7 @@ next stages need, and adds what it measured to the metadata."""
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from cameo.biometrics import contract as v
+from cameo.biometrics import faces as faces_lib
 from cameo.biometrics import measures, media
 from cameo.biometrics import voice as voice_lib
 from cameo.biometrics.faces import Face, FaceBackend, face_backend
@@ -150,20 +152,25 @@ def check_faces(
     with progress.stage("faces"):
         backend = face_backend(models_dir)
         found = [_subject_faces(backend, f) for f in frames]
-    track = [
-        FaceFrame(frame, faces[0]) for frame, faces in zip(frames, found, strict=True) if faces
-    ]
-    crowded = [f.index for f, faces in zip(frames, found, strict=True) if _crowded(faces)]
+        track = [
+            FaceFrame(frame, faces[0]) for frame, faces in zip(frames, found, strict=True) if faces
+        ]
+        crowded = {f.index for f, faces in zip(frames, found, strict=True) if len(faces) > 1}
+        crowded |= _bystanders(track)
+    crowded_frames = sorted(crowded)
     metadata.update(
         frames_sampled=len(frames),
         frames_with_face=len(track),
-        frames_with_several_faces=len(crowded),
+        frames_with_several_faces=len(crowded_frames),
         detector_model=backend.detector.name,
+        bystander_model=faces_lib.TiledFaceFinder.name,
     )
     # Someone else first: a second face, larger or smaller, also makes the subject hard to track.
-    if len(crowded) >= v.MULTIPLE_FACES_MIN_FRAMES:
+    if len(crowded_frames) >= v.MULTIPLE_FACES_MIN_FRAMES:
         raise progress.reject(
-            "multiple_faces", "Someone else is in the picture; record alone.", frames=crowded
+            "multiple_faces",
+            "Someone else is in the picture; record alone, with no one behind you.",
+            frames=crowded_frames,
         )
     if len(track) < max(2, v.FACE_PRESENT_MIN_FRACTION * len(frames)):
         raise progress.reject(
@@ -184,8 +191,22 @@ def _subject_faces(backend: FaceBackend, frame: media.SampledFrame) -> list[Face
     return faces if faces and faces[0].width >= min_width else []
 
 
-def _crowded(faces: list[Face]) -> bool:
-    return len(faces) > 1
+def _bystanders(track: list[FaceFrame]) -> set[int]:
+    """Frames, of up to BYSTANDER_FRAMES spread over the track, in which the tiled finder sees
+    a face away from the subject's, confirmed by a second detector: someone in the background,
+    down to a tenth of the frame's width."""
+    finder = faces_lib.tiled_face_finder()
+    crowded = set()
+    for item in _evenly(track, v.BYSTANDER_FRAMES):
+        x0, y0, x1, y1 = item.face.box
+        pad_x, pad_y = v.SUBJECT_BOX_PAD * (x1 - x0), v.SUBJECT_BOX_PAD * (y1 - y0)
+        for face in finder.detect(item.frame.image):
+            cx, cy = (face.box[0] + face.box[2]) / 2, (face.box[1] + face.box[3]) / 2
+            beside = not (x0 - pad_x <= cx <= x1 + pad_x and y0 - pad_y <= cy <= y1 + pad_y)
+            if beside and finder.confirmed(item.frame.image, face):
+                crowded.add(item.frame.index)
+                break
+    return crowded
 
 
 # --- 4. quality -------------------------------------------------------------------------------
@@ -342,8 +363,12 @@ def check_identity(
     double = _unit(np.mean([_embedding(f) for f in frontal], axis=0))
     pairs = _pair_similarities(np.stack([_embedding(f) for f in frontal]))
     to_double = np.array([float(_embedding(f) @ double) for f in turned])
+    # Frames next to each other differ by a fraction of the turn: a low similarity there is a
+    # different face taking over, whatever yaw the mesh read on it.
+    adjacent = [float(_embedding(a) @ _embedding(b)) for a, b in itertools.pairwise(picked)]
     worst = float(pairs.min()) if len(pairs) else 1.0
     worst_turned = float(to_double.min()) if len(to_double) else 1.0
+    worst_adjacent = min(adjacent, default=1.0)
     metadata.update(
         embedding_model=backend.embedder.name,
         frames_embedded=len(picked),
@@ -351,15 +376,17 @@ def check_identity(
         identity_similarity_min=worst,
         identity_similarity_mean=float(pairs.mean()) if len(pairs) else 1.0,
         identity_turned_similarity_min=worst_turned,
+        identity_adjacent_similarity_min=worst_adjacent,
     )
     # The frontal frames, before and after the turn, must agree closely; the turned frames
     # only loosely with them, since the turn itself lowers similarity.
-    if worst < limits.same_clip or worst_turned < limits.turned:
+    if worst < limits.same_clip or worst_turned < limits.turned or worst_adjacent < limits.adjacent:
         raise progress.reject(
             "identity_changed",
             "The face changed during the clip; keep your own face in view the whole time.",
             similarity=worst,
             turned_similarity=worst_turned,
+            adjacent_similarity=worst_adjacent,
         )
     return double
 

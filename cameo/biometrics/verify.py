@@ -52,26 +52,30 @@ def verify_capture(
     progress.report("start", 0.0)
     metadata: dict[str, Any] = {"mirrored": challenge.mirrored}
 
-    # 1. The container: readable, 3-20 s long, with a sound track.
-    info = checks.check_container(Path(clip), progress, metadata)
-    # 2. Speech inside the window in which the digits were to be read.
-    audio, segments = checks.check_speech(Path(clip), challenge, progress, metadata)
-    # 2b. The digits read are this challenge's (a replayed earlier capture reads others).
-    checks.check_spoken_digits(audio, segments, challenge, progress, metadata)
-    # 3. Faces in the sampled frames: one person, present throughout.
-    backend, track = checks.check_faces(Path(clip), info, models_dir, progress, metadata)
-    # 4. The face is sharp enough and lit well enough to be a usable double.
-    checks.check_quality(track, progress, metadata)
-    # 5. Liveness: the head turned as a head does, each way the challenge asked, on time.
-    start_yaw = checks.check_head_turn(track, challenge, progress, metadata)
-    # 6. One identity throughout; the double's embedding.
-    embedding = checks.check_identity(backend, track, start_yaw, progress, metadata)
-    # 7. Nobody else's verified double.
-    checks.check_impersonation(embedding, backend.embedder.name, others, progress, metadata)
-    # 8. Extraction: voice profile, face crops, the person cut out.
-    voice = checks.extract_voice(audio, segments, progress, metadata)
-    crops, best = checks.extract_crops(backend, track, start_yaw, progress, metadata)
-    cutout = checks.extract_cutout(best, progress, metadata)
+    try:
+        # 1. The container: readable, 3-20 s long, with a sound track.
+        info = checks.check_container(Path(clip), progress, metadata)
+        # 2. Speech inside the window in which the digits were to be read.
+        audio, segments = checks.check_speech(Path(clip), challenge, progress, metadata)
+        # 2b. The digits read are this challenge's (a replayed earlier capture reads others).
+        checks.check_spoken_digits(audio, segments, challenge, progress, metadata)
+        # 3. Faces in the sampled frames: one person, present throughout.
+        backend, track = checks.check_faces(Path(clip), info, models_dir, progress, metadata)
+        # 4. The face is sharp enough and lit well enough to be a usable double.
+        checks.check_quality(track, progress, metadata)
+        # 5. Liveness: the head turned as a head does, each way the challenge asked, on time.
+        start_yaw = checks.check_head_turn(track, challenge, progress, metadata)
+        # 6. One identity throughout; the double's embedding.
+        embedding = checks.check_identity(backend, track, start_yaw, progress, metadata)
+        # 7. Nobody else's verified double.
+        checks.check_impersonation(embedding, backend.embedder.name, others, progress, metadata)
+        # 8. Extraction: voice profile, face crops, the person cut out.
+        voice = checks.extract_voice(audio, segments, progress, metadata)
+        crops, best = checks.extract_crops(backend, track, start_yaw, progress, metadata)
+        cutout = checks.extract_cutout(best, progress, metadata)
+    except VerificationRejected as rejected:
+        rejected.metadata = _jsonable(metadata)  # what was measured up to the rejection
+        raise
     progress.report("done", 1.0)
     return VerifiedDouble(
         embedding=embedding,
