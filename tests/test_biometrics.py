@@ -69,6 +69,11 @@ CAPTURES = {
         shots=(cm.Shot(face_width=0.3, center=(0.3, 0.4)),),
         extra_shots=(cm.Shot(photo="tom_hanks", face_width=0.3, center=(0.75, 0.45)),),
     ),
+    # someone small in the background, an eighth of the frame's width
+    "small_second_face": cm.Capture(
+        shots=(cm.Shot(face_width=0.3, center=(0.36, 0.4)),),
+        extra_shots=(cm.Shot(photo="tom_hanks", face_width=0.12, center=(0.78, 0.46)),),
+    ),
     "face_swapped": cm.Capture(shots=(cm.Shot(), cm.Shot(photo="t1_face", start_s=2.4))),
     "print_left": cm.Capture(attack="print"),
     "print_right": cm.Capture(attack="print", turn="right"),
@@ -253,6 +258,7 @@ def test_a_mirrored_clip_turns_the_other_way(capture: Callable[[str], Path]) -> 
         ("late_speech", "no_speech", "vad"),
         ("no_face", "no_face", "faces"),
         ("two_faces", "multiple_faces", "faces"),
+        ("small_second_face", "multiple_faces", "faces"),
         ("dark", "badly_lit", "quality"),
         ("blown_out", "badly_lit", "quality"),
         ("blurry", "too_blurry", "quality"),
