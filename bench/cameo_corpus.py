@@ -38,6 +38,7 @@ import argparse
 import collections
 import itertools
 import json
+import multiprocessing
 import random
 import sys
 import tempfile
@@ -209,7 +210,10 @@ def _init_worker() -> None:
 def run_all(cases: list[Case], workers: int) -> list[dict[str, Any]]:
     if workers <= 1:
         return [run_case(c) for c in cases]
-    with ProcessPoolExecutor(workers, initializer=_init_worker) as pool:
+    # Spawned, not forked: the parent has run mediapipe and dlib to build the corpus's index,
+    # and a forked child inheriting their threads and heap crashes (malloc: unaligned chunk).
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker) as pool:
         return list(pool.map(run_case, cases, chunksize=1))
 
 

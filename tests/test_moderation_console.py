@@ -202,7 +202,10 @@ def test_a_moderator_signs_in_claims_watches_and_takes_down_in_chromium(
     browser.find_element(By.ID, "d-facts").send_keys("Dangerous stunt at 0:01.")
     browser.find_element(By.ID, "decide").click()
     wait_until(
-        lambda: "Decided" in browser.find_element(By.CSS_SELECTOR, ".messages").text,
+        # the form posts and the page reloads: until it has, there is no message to read
+        lambda: any(
+            "Decided" in m.text for m in browser.find_elements(By.CSS_SELECTOR, ".messages")
+        ),
         what="the decision's message",
     )
     assert Post.objects.get(pk=post.pk).state == Post.State.TAKEN_DOWN
