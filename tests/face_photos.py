@@ -50,7 +50,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.cameo_media import Photo
+from tests.cameo_media import Photo, _detect
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".cache" / "face-photos"
@@ -342,24 +342,7 @@ Box = tuple[float, float, float, float]  # x, y, w, h
 
 def _mediapipe(image: np.ndarray) -> list[tuple[Box, tuple[float, float]]]:
     """Full-range mediapipe faces: boxes and nose tips, in pixels."""
-    import mediapipe as mp
-
-    height, width = image.shape[:2]
-    with mp.solutions.face_detection.FaceDetection(
-        model_selection=1, min_detection_confidence=0.5
-    ) as detector:
-        result = detector.process(np.ascontiguousarray(image[:, :, ::-1]))
-    faces = []
-    for d in result.detections or []:
-        box = d.location_data.relative_bounding_box
-        nose = d.location_data.relative_keypoints[2]
-        faces.append(
-            (
-                (box.xmin * width, box.ymin * height, box.width * width, box.height * height),
-                (nose.x * width, nose.y * height),
-            )
-        )
-    return faces
+    return _detect(image, full_range=True)
 
 
 @functools.cache
