@@ -141,7 +141,7 @@ def test_a_good_capture_gives_a_verified_double(verified: tuple[VerifiedDouble, 
     assert math.isclose(float(np.linalg.norm(double.embedding)), 1.0, abs_tol=1e-5)
     assert double.embedding_model == "dlib:resnet_v1_128"
     assert double.embedding.shape == (128,)
-    assert double.detector_model == "mediapipe:face_detection_short+full"
+    assert double.detector_model == "mediapipe:face_detection_short"
     assert double.cutout_model == "mediapipe:selfie_segmentation"
     assert double.voice_model == "resemblyzer:pretrained+silero_vad"
     assert double.metadata["turns_seen"][0][0] >= 12
@@ -488,7 +488,7 @@ def test_the_recogniser_in_the_models_dir_makes_the_double(
     write_recogniser_standin(tmp_path / "insightface" / "buffalo_l" / "w600k_r50.onnx")
     backend = face_backend(tmp_path)
     assert backend.embedder.name == "insightface:buffalo_l/w600k_r50"
-    assert backend.detector.name == "mediapipe:face_detection_short+full"
+    assert backend.detector.name == "mediapipe:face_detection_short"
 
     # when
     double = verify_capture(capture("good"), challenge=CHALLENGE, models_dir=tmp_path)

@@ -176,22 +176,15 @@ def _arcface_embedder(path: Path) -> ArcfaceEmbedder:
 
 # --- offline fallbacks ------------------------------------------------------------------------
 class MediapipeDetector:
-    """BlazeFace short range, made for selfie distance (one face on astronaut()), and its full
-    range model for the frames where short range sees no face at all: on the corpus's tuning
-    clips short range missed a black-and-white portrait (Einstein) in 16-20 of 20 frames, and
-    full range found it in 15; 10 of 162 genuine clips were refused no_face for that alone."""
+    """BlazeFace short range: made for selfie distance, and finds one face on astronaut()."""
 
-    name = "mediapipe:face_detection_short+full"
+    name = "mediapipe:face_detection_short"
 
     def __init__(self, min_confidence: float = 0.5) -> None:
         import mediapipe as mp
 
-        solutions = mp.solutions.face_detection
-        self._short = solutions.FaceDetection(
+        self._solution = mp.solutions.face_detection.FaceDetection(
             model_selection=0, min_detection_confidence=min_confidence
-        )
-        self._full = solutions.FaceDetection(
-            model_selection=1, min_detection_confidence=min_confidence
         )
         self._lock = threading.Lock()
 
@@ -199,10 +192,8 @@ class MediapipeDetector:
         height, width = frame_bgr.shape[:2]
         rgb = np.ascontiguousarray(frame_bgr[:, :, ::-1])
         with self._lock:
-            detections = self._short.process(rgb).detections
-            if not detections:
-                detections = self._full.process(rgb).detections
-        return [_mediapipe_face(d, width, height) for d in detections or []]
+            result = self._solution.process(rgb)
+        return [_mediapipe_face(d, width, height) for d in result.detections or []]
 
 
 def _mediapipe_face(detection: Any, width: int, height: int) -> Face:
