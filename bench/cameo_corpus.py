@@ -13,7 +13,11 @@ depth-warped head turn, digits read by espeak-ng), with the variation a phone gi
                one, as the service makes them                      -> challenge_mismatch
     two_faces  a second person of the same split in frame, 10-30 % of the frame's width
                                                                    -> multiple_faces
-    swap       someone else in front of the camera after the turn  -> identity_changed
+    swap       someone else in front of the camera after the turn, until the recording stops
+                                                                   -> identity_changed
+    turned_away  genuine captures of the faces photographed in three-quarter view
+               (face_photos.THREE_QUARTER): they cannot start facing the camera
+                                                                   -> not_facing_camera
 
 Figures, per split (people, not photos, are split; thresholds are set on `tuning` only):
     BPCER      genuine clips refused by the liveness stages (no_head_turn, challenge_mismatch,
@@ -65,13 +69,14 @@ VARIANTS: tuple[dict[str, Any], ...] = (
     {"turn": "right", "turn_deg": 25.0, "face_width": 0.40, "gain": 1.2, "center": (0.56, 0.38)},
 )
 SECOND_FACE_WIDTHS = (0.10, 0.15, 0.20, 0.30)
-KINDS = ("genuine", "print", "screen", "replay", "two_faces", "swap")
+KINDS = ("genuine", "print", "screen", "replay", "two_faces", "swap", "turned_away")
 EXPECTED = {
     "print": "presentation_attack",
     "screen": "presentation_attack",
     "replay": "challenge_mismatch",
     "two_faces": "multiple_faces",
     "swap": "identity_changed",
+    "turned_away": "not_facing_camera",
 }
 LIVENESS_CODES = frozenset({"no_head_turn", "challenge_mismatch", "presentation_attack"})
 # What each clip's record keeps of verification's metadata, for re-tuning from --json.
@@ -81,6 +86,7 @@ MEASURED = (
     "frames_with_several_faces",
     "sharpness",
     "brightness",
+    "face_yaw_start_deg",
     "turn_left_deg",
     "turn_right_deg",
     "turns_seen",
@@ -90,6 +96,7 @@ MEASURED = (
     "identity_turned_similarity_min",
     "identity_adjacent_similarity_min",
     "digits_passed",
+    "identity_frames",
 )
 SAME_CLIP_THRESHOLDS = (0.84, 0.86, 0.88, 0.90, 0.92)
 IMPERSONATION_THRESHOLDS = (0.88, 0.90, 0.92, 0.94, 0.96)
@@ -115,9 +122,22 @@ def make_cases(split: str | None, variants: int, kinds: tuple[str, ...], people:
         photos = [p for p in photos if p.person in chosen]
     cases = []
     for index, photo in enumerate(photos):
-        others = [p for p in face_photos.corpus(photo.split) if p.person != photo.person]
+        others = [
+            p
+            for p in face_photos.corpus(photo.split)
+            if p.person != photo.person and p.key not in face_photos.THREE_QUARTER
+        ]
         other = others[index % len(others)].key if others else ""
         base = Case("genuine", photo.split, photo.person, photo.key)
+        if photo.key in face_photos.THREE_QUARTER:
+            # Every capture of such a face is refused before the liveness and identity checks,
+            # attacks included: only its genuine captures are made, to see them refused so.
+            if "turned_away" in kinds:
+                cases += [
+                    replace(base, kind="turned_away", variant=(index + k) % len(VARIANTS))
+                    for k in range(variants)
+                ]
+            continue
         for k in range(variants):
             if "genuine" in kinds:
                 cases.append(replace(base, variant=(index + k) % len(VARIANTS)))
@@ -162,6 +182,9 @@ def clip_and_challenge(case: Case) -> tuple[Any, Any]:
         center=settings.pop("center", (0.5, 0.4)),
     )
     spec = cm.Capture(shots=(shot,), **settings)
+    challenge = Challenge("4827", 0.5, 2.5, turns=(Turn(spec.turn, *spec.turn_window),))
+    # Recorded as the app records: until a second after the last arrow.
+    spec = replace(spec, seconds=contract.record_seconds(challenge))
     if case.kind in ("print", "screen"):
         spec = replace(spec, attack=case.kind)
     elif case.kind == "two_faces":
@@ -169,12 +192,7 @@ def clip_and_challenge(case: Case) -> tuple[Any, Any]:
         second = cm.Shot(photo=f"corpus:{case.other}", face_width=case.width, center=(0.78, 0.46))
         spec = replace(spec, shots=(main,), extra_shots=(second,))
     elif case.kind == "swap":
-        spec = replace(
-            spec,
-            seconds=6.5,
-            shots=(shot, replace(shot, photo=f"corpus:{case.other}", start_s=4.9)),
-        )
-    challenge = Challenge("4827", 0.5, 2.5, turns=(Turn(spec.turn, *spec.turn_window),))
+        spec = replace(spec, shots=(shot, replace(shot, photo=f"corpus:{case.other}", start_s=4.9)))
     return spec, challenge
 
 
@@ -266,7 +284,7 @@ def report(results: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
         for name in ("genuine_accepted", "bpcer", "fnmr", "fmr", "apcer"):
             if name in out:
                 print(f"{split}_{name}_percent {out[name]:.1f}")
-        for kind in ("print", "screen", "replay", "two_faces", "swap"):
+        for kind in ("print", "screen", "replay", "two_faces", "swap", "turned_away"):
             if f"{kind}_own_code" in out:
                 print(f"{split}_{kind}_own_code_percent {out[f'{kind}_own_code']:.1f}")
     return figures

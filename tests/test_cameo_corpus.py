@@ -20,19 +20,20 @@ ROOT = Path(__file__).resolve().parent.parent
 
 pytestmark = pytest.mark.slow
 
-# Floors under what this run measured on 2026-12-02 (in brackets), each a clip or two below it,
-# so that a change making things worse fails; raise them as verification gets better. They are
-# not the targets of issue 14 (95 % of genuine captures accepted): the offline models do not
-# reach those yet (three held-out photos taken in three-quarter view fail most variants).
-GENUINE_ACCEPTED_MIN = 70.0  # [77.5] of 40 genuine captures
-BPCER_MAX = 25.0  # [17.5] refused by the liveness stages
-FNMR_MAX = 10.0  # [5.0] refused identity_changed
+# Floors under what this run measured on 2026-12-03 (in brackets), each a clip or two below it,
+# so that a change making things worse fails; raise them as verification gets better. The
+# genuine floor is under issue 14's target (95 %): with the offline dlib embedder, 40-degree turns
+# and heavy compression still refuse some held-out captures identity_changed.
+GENUINE_ACCEPTED_MIN = 85.0  # [91.2] of 34 genuine captures starting facing the camera
+BPCER_MAX = 10.0  # [0.0] refused by the liveness stages
+FNMR_MAX = 12.0  # [8.8] refused identity_changed
 FMR_MAX = 1.0  # [0.0] different people's doubles as similar as the same-clip threshold
-APCER_MAX = 5.0  # [0.0] of 40 print and screen attacks verified
-ATTACK_CODE_MIN = 85.0  # [95.0, 95.0] print, screen: refused presentation_attack
-REPLAY_CAUGHT_MIN = 75.0  # [85.0] refused challenge_mismatch (none verified)
-TWO_FACES_CAUGHT_MIN = 85.0  # [95.0] refused multiple_faces, second face 10-30 % wide
-SWAP_CAUGHT_MIN = 40.0  # [50.0] refused identity_changed when someone else takes over
+APCER_MAX = 5.0  # [0.0] of 34 print and screen attacks verified
+ATTACK_CODE_MIN = 90.0  # [100.0, 100.0] print, screen: refused presentation_attack
+REPLAY_CAUGHT_MIN = 90.0  # [100.0] refused challenge_mismatch (none verified)
+TWO_FACES_CAUGHT_MIN = 90.0  # [100.0] refused multiple_faces, second face 10-30 % wide
+SWAP_CAUGHT_MIN = 85.0  # [100.0] refused identity_changed when someone else takes over
+TURNED_AWAY_CAUGHT_MIN = 80.0  # [100.0] of 6: three-quarter views refused not_facing_camera
 
 
 @pytest.fixture(scope="module")
@@ -73,3 +74,9 @@ def test_flat_photos_and_replays_are_refused_with_their_own_codes(
 
 def test_someone_else_in_frame_is_multiple_faces(held_out: dict[str, float]) -> None:
     assert held_out["two_faces_own_code"] >= TWO_FACES_CAUGHT_MIN
+
+
+def test_a_face_in_three_quarter_view_is_told_to_face_the_camera(
+    held_out: dict[str, float],
+) -> None:
+    assert held_out["turned_away_own_code"] >= TURNED_AWAY_CAUGHT_MIN

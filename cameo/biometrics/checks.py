@@ -16,14 +16,17 @@ from cameo.biometrics import contract as v
 from cameo.biometrics import faces as faces_lib
 from cameo.biometrics import measures, media
 from cameo.biometrics import voice as voice_lib
-from cameo.biometrics.faces import Face, FaceBackend, face_backend
+from cameo.biometrics.faces import Face, FaceBackend, verification_backend
 
 
 @dataclass(eq=False)  # compared by identity: they hold arrays
 class FaceFrame:
     frame: media.SampledFrame
     face: Face
-    yaw: float = 0.0  # degrees, the user's own left positive
+    yaw: float = 0.0  # degrees from the starting pose (pose.relative_yaw), the user's left positive
+    # Degrees from the starting pose by the face's own yaw (pose.face_yaw): unlike `yaw`, it
+    # does not compare the mesh with the first frame's, so another face does not read as turned.
+    facing: float = math.nan
     sharpness: float = 0.0
     brightness: float = 0.0
     embedding: np.ndarray | None = field(default=None, repr=False)
@@ -150,7 +153,7 @@ def check_faces(
                 "unreadable", "The clip's video could not be read.", error=str(exc)
             )
     with progress.stage("faces"):
-        backend = face_backend(models_dir)
+        backend = verification_backend(models_dir)
         found = [_subject_faces(backend, f) for f in frames]
         track = [
             FaceFrame(frame, faces[0]) for frame, faces in zip(frames, found, strict=True) if faces
@@ -268,12 +271,19 @@ def check_head_turn(
         for i, yaw in zip(found, yaws, strict=True):
             track[i].yaw = float(yaw)
         times = np.array([track[i].frame.time_s for i in found])
-        start = float(np.median(yaws[: max(2, len(yaws) // 6)]))
+        starting = slice(0, max(2, len(yaws) // 6))
+        start = float(np.median(yaws[starting]))
+        present = [m for m in meshes if m is not None]  # in the order of `found`
+        facings = np.array([sign * pose.face_yaw(m) for m in present])
+        facing = float(np.median(facings[starting]))
+        for i, own in zip(found, _median3(facings), strict=True):
+            track[i].facing = float(own) - facing
         left, right = float(yaws.max()) - start, start - float(yaws.min())
         seen = [_turn_seen(times, yaws - start, turn) for turn in challenge.turns]
     metadata.update(
         pose_model=pose.POSE_MODEL,
         frames_with_mesh=len(found),
+        face_yaw_start_deg=facing,
         yaw_start_deg=start,
         yaw_min_deg=float(yaws.min()),
         yaw_max_deg=float(yaws.max()),
@@ -285,6 +295,16 @@ def check_head_turn(
         frames_moved=len(parallax),
         parallax_median=float(np.median(parallax)) if parallax else None,
     )
+    # First: the turn and the parallax are measured from the starting pose, and a double is made
+    # of frontal frames; neither can be judged from a face that starts in three-quarter view.
+    if abs(facing) > v.MAX_START_YAW_DEG:
+        side = "left" if facing > 0 else "right"  # the user's own, as yaws are
+        raise progress.reject(
+            "not_facing_camera",
+            f"Your face was turned to your {side} at the start; begin facing the camera, "
+            "straight on, and turn only when the arrows show.",
+            face_yaw_deg=facing,
+        )
     if len(parallax) >= v.MIN_MOVED_FRAMES and float(np.median(parallax)) < v.MIN_PARALLAX:
         raise progress.reject(
             "presentation_attack",
@@ -349,37 +369,84 @@ def check_identity(
     backend: FaceBackend,
     track: list[FaceFrame],
     start_yaw: float,
+    challenge: v.Challenge,
     progress: v._Progress,
     metadata: Metadata,
 ) -> np.ndarray:
+    """The double's embedding (the frontal frames' mean), after checking that one face was in
+    view throughout: the frontal face after each turn is the one before it, and so is the face
+    once the last arrow has gone (the user looks back at the camera), each turned frame agrees
+    loosely with the double, and each frame with the one sampled before it (where a face taking
+    over shows, at whatever yaw the mesh reads on it)."""
     with progress.stage("identity"):
         picked = _evenly(track, v.MAX_EMBEDDED_FRAMES)
         vectors = backend.embed_many([(f.frame.image, f.face) for f in picked])
         for item, vector in zip(picked, vectors, strict=True):
             item.embedding = vector
     limits = v.similarity_thresholds(backend.embedder.name)
-    frontal = [f for f in picked if abs(f.yaw - start_yaw) <= v.FRONTAL_DEG] or picked
+    # Frontal by either measure: a face that took over reads as turned against the first
+    # frame's mesh (another shape), not by its own yaw.
+    frontal = [
+        f
+        for f in picked
+        if abs(f.yaw - start_yaw) <= v.FRONTAL_DEG or abs(f.facing) <= v.FRONTAL_DEG
+    ] or picked
     turned = [f for f in picked if f not in frontal]
     double = _unit(np.mean([_embedding(f) for f in frontal], axis=0))
-    pairs = _pair_similarities(np.stack([_embedding(f) for f in frontal]))
-    to_double = np.array([float(_embedding(f) @ double) for f in turned])
-    # Frames next to each other differ by a fraction of the turn: a low similarity there is a
-    # different face taking over, whatever yaw the mesh read on it.
+    # The frontal frames fall in runs between turns: each run's mean face must be the first
+    # run's. Means of several frames each, so one noisy frame does not refuse a clip, and a
+    # comparison of two people's means is what the doubles' FMR curve measures.
+    runs = _frontal_runs(picked, frontal)
+    first = _unit(np.mean([_embedding(f) for f in runs[0]], axis=0))
+    to_first = [float(_unit(np.mean([_embedding(f) for f in run], axis=0)) @ first) for run in runs]
+    # After the last arrow the user is back facing the camera, whatever the mesh reads: a face
+    # that took over reads as turned against the first frame's mesh, and would be judged only
+    # as loosely as a turned one.
+    last = challenge.turns[-1].to_s + v.TURN_SLACK_S
+    ending = [f for f in picked if f.frame.time_s >= last]
+    end = (
+        float(_unit(np.mean([_embedding(f) for f in ending], axis=0)) @ first)
+        if len(ending) >= v.END_MIN_FRAMES
+        else None
+    )
+    to_double = {id(f): float(_embedding(f) @ double) for f in picked}
+    # Frames sampled next to each other differ by a fraction of a turn: a low similarity there
+    # is a different face taking over, whatever yaw the mesh read on it.
     adjacent = [float(_embedding(a) @ _embedding(b)) for a, b in itertools.pairwise(picked)]
-    worst = float(pairs.min()) if len(pairs) else 1.0
-    worst_turned = float(to_double.min()) if len(to_double) else 1.0
+    worst = min(to_first[1:], default=1.0)
+    worst_turned = min((to_double[id(f)] for f in turned), default=1.0)
     worst_adjacent = min(adjacent, default=1.0)
     metadata.update(
         embedding_model=backend.embedder.name,
         frames_embedded=len(picked),
         frames_in_double=len(frontal),
         identity_similarity_min=worst,
-        identity_similarity_mean=float(pairs.mean()) if len(pairs) else 1.0,
+        frontal_runs=[len(run) for run in runs],
+        identity_end_similarity=end,
         identity_turned_similarity_min=worst_turned,
         identity_adjacent_similarity_min=worst_adjacent,
+        # Each embedded frame: seconds, yaw from the start, similarity to the double and to the
+        # frame before it.
+        identity_frames=[
+            [
+                f.frame.time_s,
+                f.yaw - start_yaw if math.isfinite(f.yaw) else None,
+                to_double[id(f)],
+                adjacent[k - 1] if k else None,
+            ]
+            for k, f in enumerate(picked)
+        ],
     )
-    # The frontal frames, before and after the turn, must agree closely; the turned frames
-    # only loosely with them, since the turn itself lowers similarity.
+    # The frontal face, before and after each turn, must agree closely; the turned frames only
+    # loosely with it, since the turn itself lowers similarity.
+    if end is not None and end < limits.same_clip:
+        raise progress.reject(
+            "identity_changed",
+            "The face at the end of the clip is not the one at its start; keep your own face in "
+            "view, and look back at the camera after the last arrow until the recording stops.",
+            part="end",
+            similarity=end,
+        )
     if worst < limits.same_clip or worst_turned < limits.turned or worst_adjacent < limits.adjacent:
         raise progress.reject(
             "identity_changed",
@@ -404,9 +471,18 @@ def _evenly(items: list[FaceFrame], count: int) -> list[FaceFrame]:
     return [items[int(i)] for i in np.linspace(0, len(items) - 1, count).round()]
 
 
-def _pair_similarities(vectors: np.ndarray) -> np.ndarray:
-    upper = np.triu(np.ones((len(vectors), len(vectors)), dtype=bool), k=1)
-    return (vectors @ vectors.T)[upper]
+def _frontal_runs(picked: list[FaceFrame], frontal: list[FaceFrame]) -> list[list[FaceFrame]]:
+    """The frontal frames in runs of consecutive ones, in time order."""
+    runs: list[list[FaceFrame]] = []
+    previous_frontal = False
+    for item in picked:
+        is_frontal = item in frontal
+        if is_frontal and previous_frontal:
+            runs[-1].append(item)
+        elif is_frontal:
+            runs.append([item])
+        previous_frontal = is_frontal
+    return runs
 
 
 def _unit(vector: np.ndarray) -> np.ndarray:

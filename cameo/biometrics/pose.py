@@ -22,6 +22,9 @@ POSE_MODEL = "mediapipe:face_mesh"
 CROP_MARGIN = 0.6  # of the face box, on each side: the mesh needs the whole head in view
 # Mesh indices of the outer eye corners, for the inter-ocular distance residuals are scaled by.
 EYE_OUTER = (33, 263)
+# Pairs of mirror-image landmarks, the first on the image's left of a frontal face: the outer eye
+# corners, the cheeks at the ears, the jaw's sides and the temples.
+MIRROR_PAIRS = ((33, 263), (234, 454), (132, 361), (93, 323))
 
 _lock = threading.Lock()
 
@@ -62,6 +65,17 @@ def relative_yaw(reference: np.ndarray, current: np.ndarray) -> float:
     d = float(np.sign(np.linalg.det(vt.T @ u.T))) or 1.0
     rotation = vt.T @ np.diag([1.0, 1.0, d]) @ u.T
     return -math.degrees(math.atan2(rotation[0, 2], rotation[2, 2]))
+
+
+def face_yaw(mesh: np.ndarray) -> float:
+    """Degrees the face is turned from facing the camera, in relative_yaw's sign: the angle out
+    of the image plane of the lines joining mirror-image landmarks (the mesh's z is in the same
+    units as x), median over MIRROR_PAIRS."""
+    angles = []
+    for a, b in MIRROR_PAIRS:
+        dx, dz = mesh[b, 0] - mesh[a, 0], mesh[b, 2] - mesh[a, 2]
+        angles.append(math.degrees(math.atan2(dz, dx)))
+    return float(np.median(angles))
 
 
 def planar_fit(reference: np.ndarray, current: np.ndarray) -> tuple[float, float]:

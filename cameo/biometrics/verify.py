@@ -66,7 +66,7 @@ def verify_capture(
         # 5. Liveness: the head turned as a head does, each way the challenge asked, on time.
         start_yaw = checks.check_head_turn(track, challenge, progress, metadata)
         # 6. One identity throughout; the double's embedding.
-        embedding = checks.check_identity(backend, track, start_yaw, progress, metadata)
+        embedding = checks.check_identity(backend, track, start_yaw, challenge, progress, metadata)
         # 7. Nobody else's verified double.
         checks.check_impersonation(embedding, backend.embedder.name, others, progress, metadata)
         # 8. Extraction: voice profile, face crops, the person cut out.
