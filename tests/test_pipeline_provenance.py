@@ -135,6 +135,21 @@ def test_the_watermark_is_drawn_inside_its_box_and_nowhere_else() -> None:
     assert (frame == textured_frame()).all()  # the input frame is left alone
 
 
+@pytest.mark.parametrize("height, width", [(320, 180), (640, 360), (1280, 720), (1080, 1920)])
+def test_the_watermark_is_one_clean_mark(height: int, width: int) -> None:
+    # On a flat grey frame the white fill brightens and the dark outline darkens: every darkened
+    # pixel must hug the fill, or a second copy of the text is showing beside the first.
+    import cv2
+
+    frame = np.full((height, width, 3), 128, np.uint8)
+    marked = stage.watermark_frame(frame, 0.0).astype(int)[..., 0]
+    fill, outline = marked > 160, marked < 112
+    assert fill.sum() > 100 and outline.sum() > 0.5 * fill.sum()  # outlined all round
+    to_fill = cv2.distanceTransform((~fill).astype(np.uint8), cv2.DIST_L2, 5)
+    reach = np.percentile(to_fill[outline], 50)
+    assert to_fill[outline].max() <= 2 * reach + 2
+
+
 def test_the_watermark_moves_between_t0_and_t5() -> None:
     frame = textured_frame()
     box_0, box_5 = stage.watermark_box(0.0, HEIGHT, WIDTH), stage.watermark_box(5.0, HEIGHT, WIDTH)

@@ -121,7 +121,12 @@ def _label(spec: WatermarkSpec, height: int, width: int) -> _Label:
     size = (cap * 3 + 4 * outline, round(_text_width(spec.text, scale, 1) * 1.2) + 4 * outline)
     origin = (2 * outline, 2 * outline + cap + cap // 3)
     fill = _draw_text(spec.text, size, origin, scale, thickness)
-    edge = _draw_text(spec.text, size, origin, scale, outline)
+    # The outline is the fill grown by a disc, not the text drawn again with a fatter stroke:
+    # Hershey glyphs advance by their stroke width, so a second drawing drifts further from the
+    # first with every letter, and the label reads doubled.
+    grow = max(1, round((outline - thickness) / 2))
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))
+    edge = cv2.dilate(fill, disc)
     rows, cols = np.nonzero(edge.max(axis=1))[0], np.nonzero(edge.max(axis=0))[0]
     ink = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
     a_fill, a_edge = fill[ink] * spec.opacity, edge[ink] * spec.outline_opacity
