@@ -95,6 +95,9 @@ MEASURED = (
     "identity_similarity_min",
     "identity_turned_similarity_min",
     "identity_adjacent_similarity_min",
+    "identity_split_similarity_min",
+    "identity_end_similarity",
+    "frontal_runs",
     "digits_passed",
     "identity_frames",
 )

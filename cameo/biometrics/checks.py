@@ -409,11 +409,15 @@ def check_identity(
         if len(ending) >= v.END_MIN_FRAMES
         else None
     )
+    # Split the frontal frames anywhere in time: the mean face before must be the mean face
+    # after. A face taking over while frontal joins the run it interrupts (its yaw is read
+    # against the same mesh), so the runs alone miss it; the split at the takeover does not.
+    split = _worst_split(frontal)
     to_double = {id(f): float(_embedding(f) @ double) for f in picked}
     # Frames sampled next to each other differ by a fraction of a turn: a low similarity there
     # is a different face taking over, whatever yaw the mesh read on it.
     adjacent = [float(_embedding(a) @ _embedding(b)) for a, b in itertools.pairwise(picked)]
-    worst = min(to_first[1:], default=1.0)
+    worst = min([*to_first[1:], *([split[0]] if split else [])], default=1.0)
     worst_turned = min((to_double[id(f)] for f in turned), default=1.0)
     worst_adjacent = min(adjacent, default=1.0)
     metadata.update(
@@ -422,6 +426,8 @@ def check_identity(
         frames_in_double=len(frontal),
         identity_similarity_min=worst,
         frontal_runs=[len(run) for run in runs],
+        identity_split_similarity_min=split[0] if split else None,
+        identity_split_at_s=split[1] if split else None,
         identity_end_similarity=end,
         identity_turned_similarity_min=worst_turned,
         identity_adjacent_similarity_min=worst_adjacent,
@@ -469,6 +475,25 @@ def _evenly(items: list[FaceFrame], count: int) -> list[FaceFrame]:
     if len(items) <= count:
         return list(items)
     return [items[int(i)] for i in np.linspace(0, len(items) - 1, count).round()]
+
+
+def _worst_split(frontal: list[FaceFrame]) -> tuple[float, float] | None:
+    """The lowest similarity between the mean of the frontal frames before a point in time and
+    the mean of those after it, over every point with enough frames on both sides, and that
+    point's time; None when the clip has too few frontal frames to split."""
+    ordered = sorted(frontal, key=lambda f: f.frame.time_s)
+    least = v.SPLIT_MIN_FRAMES
+    if len(ordered) < 2 * least:
+        return None
+    vectors = np.stack([_embedding(f) for f in ordered])
+    prefix = np.cumsum(vectors, axis=0)
+    total = prefix[-1]
+    worst: tuple[float, float] | None = None
+    for k in range(least, len(ordered) - least + 1):
+        score = float(_unit(prefix[k - 1]) @ _unit(total - prefix[k - 1]))
+        if worst is None or score < worst[0]:
+            worst = (score, ordered[k].frame.time_s)
+    return worst
 
 
 def _frontal_runs(picked: list[FaceFrame], frontal: list[FaceFrame]) -> list[list[FaceFrame]]:
