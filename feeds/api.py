@@ -395,6 +395,13 @@ class ProvenanceLookupApi(APIView):
         provenance_backend = serializers.CharField(allow_null=True)
         video = VideoRef(allow_null=True, help_text="Only when you may see the video.")
         post = PostRef(allow_null=True, help_text="Only when you may see the post.")
+        credentials = serializers.DictField(
+            allow_null=True,
+            help_text="The provenance manifest: the file's own when it still carries a valid "
+            "one (source embedded), else the one kept here for the matched video (source "
+            "stored, found by its soft binding; redacted to how it was made unless you may "
+            "see the video).",
+        )
 
     @extend_schema(request=InputSerializer, responses={200: OutputSerializer})
     def post(self, request: Request) -> Response:

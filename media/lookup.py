@@ -1,7 +1,9 @@
 """Provenance lookup: was an uploaded video generated here, and from what?
 
 Two ways to know: the file still carries our signed manifest (untouched download), or its
-keyframes' perceptual fingerprint matches a video we made (re-encoded, resized copies).
+keyframes' perceptual fingerprint matches a video we made (re-encoded, resized copies). Every
+manifest is also kept on the server, bound to the video's fingerprint (its soft binding): a
+copy whose own manifest a re-encode or remux stripped still shows its credentials, from here.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from generation.pipeline.fingerprint import (
 )
 from media import intake
 from media.models import Video
+from media.provenance_keys import signing_keys
 
 NOT_HERE = {
     "generated_here": False,
@@ -31,7 +34,10 @@ NOT_HERE = {
     "provenance_backend": None,
     "video": None,
     "post": None,
+    "credentials": None,
 }
+# What anyone may see of a stored manifest: how the video was made, not what was asked for.
+PUBLIC_MANIFEST_KEYS = ("generated", "pipeline", "backends")
 
 
 def provenance_lookup(
@@ -42,9 +48,12 @@ def provenance_lookup(
     who sees what is the feeds' rule, not media's)."""
     if uploaded.size is None or uploaded.size == 0:
         raise ApplicationError("upload_empty", "The file is empty.", 400)
+    from generation.pipeline import provenance
+
     with intake.on_disk(uploaded) as path:
         intake.media_check(path, "video")
         candidate = fingerprint(path)
+        own = provenance.read(path, trust_root_pem=signing_keys().root_pem)
     known = (
         (video.pk, Fingerprint.from_json(video.fingerprint))
         # Fingerprints of another format version cannot be compared; they are recomputed.
@@ -54,7 +63,7 @@ def provenance_lookup(
     )
     matches = match(candidate, known, MATCH_THRESHOLD)
     if not matches:
-        return dict(NOT_HERE)
+        return {**NOT_HERE, "credentials": _embedded(own)} if own.manifest else dict(NOT_HERE)
     best_id, score = matches[0]
     best = Video.objects.only("created_at", "manifest", "provenance_backend").get(pk=best_id)
     # Identical storyboards can make identical videos, so the viewer's own (or a visible)
@@ -74,4 +83,37 @@ def provenance_lookup(
         "provenance_backend": best.provenance_backend,
         "video": {"id": str(named.id), "state": named.state} if named else None,
         "post": {"id": post.pk} if post is not None else None,
+        "credentials": _embedded(own)
+        if own.valid
+        else _stored(best if named is None else named, score, whole=named is not None),
+    }
+
+
+def _embedded(own: Any) -> dict[str, Any]:
+    """The file's own manifest, as it reads back."""
+    return {
+        "source": "embedded",
+        "backend": own.backend,
+        "valid": own.valid,
+        "signature_valid": own.signature_valid,
+        "tampered": own.tampered,
+        "trusted": own.trusted,
+        "manifest": own.manifest,
+    }
+
+
+def _stored(video: Video, score: float, *, whole: bool) -> dict[str, Any]:
+    """The manifest kept when the video was made, found by its soft binding. The whole of it to
+    those who may see the video; to others, how it was made and not what was asked for."""
+    manifest = video.manifest or {}
+    if not whole:
+        manifest = {k: manifest[k] for k in PUBLIC_MANIFEST_KEYS if k in manifest}
+    binding = manifest.get("soft_binding") or {}
+    return {
+        "source": "stored",
+        "backend": video.provenance_backend,
+        "valid": True,  # signed by this service when made, and kept here since
+        "soft_binding": {"alg": binding.get("alg"), "score": round(float(score), 4)},
+        "redacted": not whole,
+        "manifest": manifest,
     }

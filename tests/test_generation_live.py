@@ -62,6 +62,10 @@ def test_a_prompt_becomes_a_draft_video_that_the_lookup_recognises(
     # the lookup knows the file, a re-encoded smaller copy, and not an unrelated clip
     found = _lookup(maya, original)
     assert found["generated_here"] and found["video"]["id"] == video["id"]
+    # the untouched file shows its own signed manifest, which names its fingerprint
+    own = found["credentials"]
+    assert (own["source"], own["valid"], own["tampered"]) == ("embedded", True, False)
+    assert own["manifest"]["soft_binding"]["alg"].startswith("org.doubletake.fingerprint.")
     copy = tmp_path / "copy.mp4"
     media.ffmpeg(
         "-i",
@@ -76,7 +80,21 @@ def test_a_prompt_becomes_a_draft_video_that_the_lookup_recognises(
         "aac",
         str(copy),
     )
-    assert _lookup(maya, copy)["video"]["id"] == video["id"]
+    reencoded = _lookup(maya, copy)
+    assert reencoded["video"]["id"] == video["id"]
+    # the re-encode lost the file's manifest: the one kept here, found by the soft binding
+    kept = reencoded["credentials"]
+    assert (kept["source"], kept["redacted"]) == ("stored", False)
+    binding, signed_binding = kept["manifest"]["soft_binding"], own["manifest"]["soft_binding"]
+    assert binding["alg"] == signed_binding["alg"]
+    assert binding["fingerprint"]["hashes"] == signed_binding["fingerprint"]["hashes"]
+    assert kept["manifest"]["request"] == own["manifest"]["request"]
+    # a plain remux drops an embedded manifest too; its credentials still show
+    remuxed = tmp_path / "remuxed.mp4"
+    media.ffmpeg("-i", str(original), "-c", "copy", str(remuxed))
+    again = _lookup(maya, remuxed)
+    assert again["video"]["id"] == video["id"]
+    assert again["credentials"]["source"] == "stored"
     unrelated = media.make_clip(tmp_path / "other.mp4", seconds=3, size="320x320")
     assert _lookup(maya, unrelated)["generated_here"] is False
     # a stranger cannot see the draft

@@ -139,6 +139,11 @@ def test_the_output_is_watermarked_signed_and_fingerprinted(
     assert result.manifest["request"]["job"] == "test-job"
     assert result.provenance_backend
     assert result.fingerprint
+    # the signed manifest is bound to the pictures too: the final file's own fingerprint
+    from generation.pipeline.fingerprint import fingerprint
+
+    assert result.manifest["soft_binding"]["fingerprint"] == result.fingerprint
+    assert fingerprint(result.video).to_json() == result.fingerprint
     assert set(result.timings) >= {"cast", "scene", "audio", "render", "encode", "provenance"}
     assert result.poster.exists() and result.preview.exists()
 

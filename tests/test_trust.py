@@ -282,10 +282,15 @@ def test_the_lookup_says_made_here_but_names_no_video_the_viewer_may_not_see(
     assert found["pipeline"]["name"] == "doubletake"
     assert (found["video"], found["post"]) == (None, None)
     assert "secret" not in str(found) and str(private.id) not in str(found)
-    # the owner is told which of their videos it is
+    # the file carries no manifest: the one kept here stands in, told only how it was made
+    assert found["credentials"]["source"] == "stored" and found["credentials"]["redacted"]
+    assert found["credentials"]["manifest"] == {"pipeline": {"name": "doubletake", "version": "1"}}
+    # the owner is told which of their videos it is, with the whole of its manifest
     mine = _lookup(client_for(owner), clip)
     assert mine["video"]["id"] == str(private.id)
     assert mine["post"]["id"] == private.post.pk
+    assert not mine["credentials"]["redacted"]
+    assert mine["credentials"]["manifest"]["request"] == {"prompt": "a secret prompt"}
 
 
 @pytest.mark.slow

@@ -118,6 +118,15 @@ def fingerprint(video: Path, *, samples: int = 16) -> Fingerprint:
     return Fingerprint(duration, _aspect(stream), times, hashes, masks, colours, contrasts)
 
 
+SOFT_BINDING_ALG = f"org.doubletake.fingerprint.{VERSION}"
+
+
+def soft_binding(print_: Fingerprint) -> dict[str, Any]:
+    """The fingerprint as a manifest's soft binding (C2PA's name for a binding to the pictures
+    rather than the bytes): a copy whose bytes changed still finds its manifest by it."""
+    return {"alg": SOFT_BINDING_ALG, "fingerprint": print_.to_json()}
+
+
 def _duration(container: Any, stream: Any) -> float:
     if stream.duration and stream.time_base:
         return float(stream.duration * stream.time_base)

@@ -135,7 +135,7 @@ def run(
     renderer: ProceduralRenderer | None = None,
 ) -> GenerationResult:
     from generation.pipeline import audio, encode, subtitles
-    from generation.pipeline.fingerprint import fingerprint
+    from generation.pipeline.fingerprint import fingerprint, soft_binding
     from generation.pipeline.provenance import sign, watermark_frames
 
     # 1. Check inputs: a storyboard that cannot render fails here, before any work.
@@ -255,8 +255,12 @@ def run(
         **request.provenance_extra,
     }
     final = workdir / "final.mp4"
+    # The fingerprint goes into the signed manifest as a soft binding: the manifest stays
+    # tied to the pictures when a re-encode strips it from the file. Signing only adds a
+    # box to the container, so the raw file's frames are the signed file's.
+    print_ = fingerprint(raw)
+    manifest["soft_binding"] = soft_binding(print_)
     signed = sign(raw, final, manifest, keys=keys)
-    print_ = fingerprint(signed.path)
     timings["provenance"] = time.perf_counter() - started
     progress.finish("provenance")
 

@@ -411,7 +411,7 @@ def run(
     models_dir: Path | None = None,
 ) -> RemixResult:
     from generation.pipeline import encode
-    from generation.pipeline.fingerprint import fingerprint
+    from generation.pipeline.fingerprint import fingerprint, soft_binding
     from generation.pipeline.pipeline import StageRecord
     from generation.pipeline.provenance import file_sha256, sign
 
@@ -500,8 +500,12 @@ def run(
             for cameo, receipt in receipts.items()
         ],
     }
+    # The fingerprint goes into the signed manifest as a soft binding: the manifest stays
+    # tied to the pictures when a re-encode strips it from the file. Signing only adds a
+    # box to the container, so the raw file's frames are the signed file's.
+    print_ = fingerprint(raw)
+    manifest["soft_binding"] = soft_binding(print_)
     signed = sign(raw, workdir / "final.mp4", manifest, keys=keys)
-    print_ = fingerprint(signed.path)
     timings["provenance"] = time.perf_counter() - started
     progress.finish("provenance")
 
