@@ -1,7 +1,8 @@
 """Provenance lookup: was an uploaded video generated here, and from what?
 
 Two ways to know: the file still carries our signed manifest (untouched download), or its
-keyframes' perceptual fingerprint matches a video we made (re-encoded, resized copies). Every
+perceptual hashes match a video we made (re-encoded, resized, cropped, trimmed, mirrored
+copies: the copy search of media.hashes). Every
 manifest is also kept on the server, bound to the video's fingerprint (its soft binding): a
 copy whose own manifest a re-encode or remux stripped still shows its credentials, from here.
 """
@@ -14,13 +15,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db.models import QuerySet
 
 from config.errors import ApplicationError
-from generation.pipeline.fingerprint import (
-    MATCH_THRESHOLD,
-    VERSION,
-    Fingerprint,
-    fingerprint,
-    match,
-)
+from media import hashes as media_hashes
 from media import intake
 from media.models import Video
 from media.provenance_keys import signing_keys
@@ -52,16 +47,12 @@ def provenance_lookup(
 
     with intake.on_disk(uploaded) as path:
         intake.media_check(path, "video")
-        candidate = fingerprint(path)
+        query = media_hashes.hashes_of_file(path)
         own = provenance.read(path, trust_root_pem=signing_keys().root_pem)
-    known = (
-        (video.pk, Fingerprint.from_json(video.fingerprint))
-        # Fingerprints of another format version cannot be compared; they are recomputed.
-        for video in Video.objects.filter(fingerprint__version=VERSION)
-        .only("id", "fingerprint")
-        .iterator()
-    )
-    matches = match(candidate, known, MATCH_THRESHOLD)
+    # The copy search every kept video is hashed for (media.hashes): indexed, not a scan of
+    # every row, and it finds mirrored and trimmed copies (PDQ frames matched as sets) as well
+    # as cropped, recoloured and bannered ones (the keyframe fingerprint).
+    matches = media_hashes.copies_of(query)
     if not matches:
         return {**NOT_HERE, "credentials": _embedded(own)} if own.manifest else dict(NOT_HERE)
     best_id, score = matches[0]

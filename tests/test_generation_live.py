@@ -95,6 +95,11 @@ def test_a_prompt_becomes_a_draft_video_that_the_lookup_recognises(
     again = _lookup(maya, remuxed)
     assert again["video"]["id"] == video["id"]
     assert again["credentials"]["source"] == "stored"
+    # and so does a mirrored copy, and the copy of its last two seconds
+    for name, edit in (("mirrored", ["-vf", "hflip"]), ("trimmed", ["-ss", "1"])):
+        edited = tmp_path / f"{name}.mp4"
+        media.ffmpeg("-i", str(original), *edit, "-c:v", "libx264", "-c:a", "aac", str(edited))
+        assert _lookup(maya, edited)["video"]["id"] == video["id"], name
     unrelated = media.make_clip(tmp_path / "other.mp4", seconds=3, size="320x320")
     assert _lookup(maya, unrelated)["generated_here"] is False
     # a stranger cannot see the draft
