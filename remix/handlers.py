@@ -40,6 +40,7 @@ def render_remix(job: Job, on_progress: Progress) -> dict[str, Any]:
         board, staged = restage(remix, job, post, on_progress)
         video = video_keep(job, staged, storyboard=board.as_dict(), prompt=prompt)
         method, result, counts = "restage", staged, {"frames": staged.frames}
+        quality: dict[str, str] = {}
     else:
         tracked = track(remix, job, post, on_progress)
         video = video_keep(job, tracked, storyboard={}, prompt=prompt)
@@ -49,6 +50,7 @@ def render_remix(job: Job, on_progress: Progress) -> dict[str, Any]:
             tracked,
             tracked.counts,
         )
+        quality = tracked.quality
         skip = ("cast", "prepare", "audio")
         costs = {f"{job.kind}.{k}": v for k, v in tracked.timings.items() if k not in skip}
         stage_costs_record(costs, tracked.frames)
@@ -63,4 +65,5 @@ def render_remix(job: Job, on_progress: Progress) -> dict[str, Any]:
         "timings": result.timings,
         "backends": result.backends,
         "counts": counts,
+        "quality": quality,
     }

@@ -350,6 +350,7 @@ def test_the_inswapper_in_the_models_dir_swaps_with_the_cameos_arcface_embedding
 
     # then
     assert swapper.name == "insightface:inswapper_128"
+    assert (swapper.quality, swapper.limitation) == ("production", "")
     assert isinstance(faceswap._inswapper(tmp_path / INSWAPPER_FILE), INSwapper)
     assert out.shape == frame.shape and out.dtype == np.uint8
     x0, y0, x1, y1 = (int(v) for v in target.box)
@@ -375,6 +376,9 @@ def test_without_the_inswapper_or_without_arcface_the_opencv_method_runs(
 
     assert dlib_only.name == no_swapper.name == no_models.name == MESH_NAME
     assert MESH_NAME == "opencv:mesh-warp+seamless-clone"
+    # and says that it cannot pass for the cameo, and why
+    assert no_models.quality == "preview"
+    assert "hair" in no_models.limitation and "inswapper_128" in no_models.limitation
 
 
 # --- speed ------------------------------------------------------------------------------------

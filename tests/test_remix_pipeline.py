@@ -164,6 +164,10 @@ def test_a_subject_swap_puts_the_cameo_s_face_on_every_frame_where_a_face_is_see
     assert result.spoken and result.spoken[0].text == "Nice to meet you."
     assert result.backends["audio"] == "source+espeak-ng"
     assert cv2.imread(str(result.poster)) is not None
+    # the offline swap says it is a preview, in the result and in the signed manifest
+    assert result.quality["method"] == result.backends["swap"] == "opencv:mesh-warp+seamless-clone"
+    assert result.quality["level"] == "preview" and result.quality["limitation"]
+    assert result.manifest["remix"]["quality"] == result.quality
 
 
 def test_a_cast_refused_just_before_rendering_stops_before_any_frame(

@@ -65,6 +65,8 @@ class SwapUnavailable(Exception):
 
 class FaceSwapper(Protocol):
     name: str
+    quality: str  # "production": a convincing swap; "preview": shows the idea, not the person
+    limitation: str  # what the method cannot do, in words for the result; "" when nothing
 
     def swap(self, frame_bgr: np.ndarray, face: Face) -> np.ndarray: ...
 
@@ -104,6 +106,8 @@ class _SourceFace:
 
 class InswapperFaceSwapper:
     name = INSWAPPER_NAME
+    quality = "production"
+    limitation = ""
 
     def __init__(self, path: Path, cameo_image_bgr: np.ndarray, *, faces: FaceBackend) -> None:
         face = _cameo_face(cameo_image_bgr, faces)
@@ -148,6 +152,14 @@ class _Cameo:
 
 class MeshFaceSwapper:
     name = MESH_NAME
+    # Only the inside of the face moves over: the source's face outline, hair, ears and head
+    # shape stay, so the cameo reads as a mask on the source person.
+    quality = "preview"
+    limitation = (
+        "offline face warp: only the inner face is the cameo's; the face outline, hair and "
+        "head shape stay the source's, so it reads as a mask over them (the production swap "
+        "needs insightface's inswapper_128 in MODELS_DIR)"
+    )
 
     def __init__(self, cameo_image_bgr: np.ndarray, *, faces: FaceBackend) -> None:
         self._cameo = _cameo_from_image(cameo_image_bgr, _cameo_face(cameo_image_bgr, faces))

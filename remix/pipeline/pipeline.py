@@ -79,6 +79,9 @@ class RemixRequest:
 @dataclass
 class RemixResult(PipelineOutput):
     counts: dict[str, int] = field(default_factory=dict)
+    # The swap's method and how far it can be trusted to look like the cameo ("production",
+    # or "preview" with the limitation in words); empty for a background swap.
+    quality: dict[str, str] = field(default_factory=dict)
     track: Any = None  # the SubjectTrack (boxes, faces, masks), for scoring and benchmarks
 
 
@@ -303,6 +306,7 @@ def _track_swap_encode(
     # 4. Prepare the operation: the swapper for the cameo, or the new background plate.
     started = time.perf_counter()
     swapper = compositor = None
+    quality: dict[str, str] = {}  # said of a swap whose method cannot be convincing
     if request.operation == "swap_subject":
         if counts["face_frames"] == 0:
             raise RemixError("no_subject_face", "No face was found to swap in the source.")
@@ -311,6 +315,9 @@ def _track_swap_encode(
         except SwapUnavailable as exc:
             raise RemixError("cameo_unusable", str(exc)) from None
         backends["swap"] = swapper.name
+        quality = {"method": swapper.name, "level": swapper.quality}
+        if swapper.limitation:
+            quality["limitation"] = swapper.limitation
     else:
         if counts["subject_frames"] == 0:
             raise RemixError("no_subject", "No person was found in the source to keep.")
@@ -396,6 +403,7 @@ def _track_swap_encode(
         "timings": timings,
         "backends": backends,
         "counts": counts,
+        "quality": quality,
     }
     return track, entry
 
@@ -463,6 +471,7 @@ def run(
     timings.update(entry["timings"])
     backends.update(entry["backends"])
     counts.update(entry["counts"])
+    quality: dict[str, str] = entry.get("quality", {})
     spoken = [SpokenLine(**line) for line in entry["spoken"]]
     frame_count, duration_s = entry["frames"], entry["duration_s"]
 
@@ -490,6 +499,7 @@ def run(
             "source": {**request.source_ref, "sha256": file_sha256(request.source)},
             "lineage": request.lineage,
             "method": backends.get("swap") or backends.get("composite"),
+            **({"quality": quality} if quality else {}),
         },
         "cast": [
             {
@@ -527,5 +537,6 @@ def run(
         timings={k: round(v, 3) for k, v in timings.items()},
         backends=backends,
         counts=counts,
+        quality=quality,
         track=track,
     )
