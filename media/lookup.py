@@ -2,9 +2,9 @@
 
 Two ways to know: the file still carries our signed manifest (untouched download), or its
 perceptual hashes match a video we made (re-encoded, resized, cropped, trimmed, mirrored
-copies: the copy search of media.hashes). Every
-manifest is also kept on the server, bound to the video's fingerprint (its soft binding): a
-copy whose own manifest a re-encode or remux stripped still shows its credentials, from here.
+copies: the copy search of media.hashes). Every manifest is also kept on the server, bound to
+the video's fingerprint (its soft binding): a copy whose own manifest a re-encode or remux
+stripped still shows its credentials, from here.
 """
 
 from __future__ import annotations
@@ -96,10 +96,9 @@ def _embedded(own: Any) -> dict[str, Any]:
 def _stored(video: Video, score: float, *, whole: bool) -> dict[str, Any]:
     """The manifest kept when the video was made, found by its soft binding. The whole of it to
     those who may see the video; to others, how it was made and not what was asked for."""
-    manifest = video.manifest or {}
-    if not whole:
-        manifest = {k: manifest[k] for k in PUBLIC_MANIFEST_KEYS if k in manifest}
-    binding = manifest.get("soft_binding") or {}
+    kept = video.manifest or {}
+    binding = kept.get("soft_binding") or {}  # named also where the manifest is redacted
+    manifest = kept if whole else {k: kept[k] for k in PUBLIC_MANIFEST_KEYS if k in kept}
     return {
         "source": "stored",
         "backend": video.provenance_backend,

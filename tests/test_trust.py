@@ -253,6 +253,7 @@ def _fingerprinted(owner: User, clip: Any, visibility: str | None) -> Video:
         manifest={
             "pipeline": {"name": "doubletake", "version": "1"},
             "request": {"prompt": "a secret prompt"},
+            "soft_binding": {"alg": "org.doubletake.fingerprint.test"},
         },
     )
     # Hashed as a kept video is, from the file (this one has none in storage).
@@ -292,6 +293,7 @@ def test_the_lookup_says_made_here_but_names_no_video_the_viewer_may_not_see(
     # the file carries no manifest: the one kept here stands in, told only how it was made
     assert found["credentials"]["source"] == "stored" and found["credentials"]["redacted"]
     assert found["credentials"]["manifest"] == {"pipeline": {"name": "doubletake", "version": "1"}}
+    assert found["credentials"]["soft_binding"]["alg"] == "org.doubletake.fingerprint.test"
     # the owner is told which of their videos it is, with the whole of its manifest
     mine = _lookup(client_for(owner), clip)
     assert mine["video"]["id"] == str(private.id)
