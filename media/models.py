@@ -89,8 +89,8 @@ class Video(models.Model):
 # --- Copy detection: every video's perceptual hashes, with indexed buckets -----------------
 class VideoHashes(models.Model):
     """A video's perceptual hashes for finding its copies (media/hashes.py): PDQ frames
-    (media/videohash.py) and the keyframe fingerprint, and `buckets`, the keys of both that
-    the search looks up through a GIN index (PostgreSQL) instead of reading every row."""
+    (media/videohash.py) and the keyframe fingerprint, and `buckets`, the keys of both, which
+    the search looks up through HashKey instead of reading every row."""
 
     video = models.OneToOneField(
         Video, primary_key=True, on_delete=models.CASCADE, related_name="hashes"
@@ -100,8 +100,21 @@ class VideoHashes(models.Model):
     mirrored = models.BinaryField()  # the same frames flipped left to right
     times = models.JSONField(default=list, blank=True)  # seconds, each frame's moment
     fingerprint = models.JSONField(default=dict, blank=True)  # Fingerprint.to_json()
-    buckets = models.JSONField(default=list)  # bucket keys, strings (jsonb ?| looks them up)
+    buckets = models.JSONField(default=list)  # bucket keys, strings; HashKey holds them indexed
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         db_table = "media_video_hashes"
+
+
+class HashKey(models.Model):
+    """One of a video's index keys (`VideoHashes.buckets` as numbers: media.hashes.key_number),
+    one row each: the search counts a query's keys per video from the primary key's B-tree
+    alone (an index-only scan), never opening a VideoHashes row that shares fewer than two."""
+
+    pk = models.CompositePrimaryKey("key", "video")
+    key = models.BigIntegerField()
+    video = models.ForeignKey(VideoHashes, on_delete=models.CASCADE, related_name="keys")
+
+    class Meta:
+        db_table = "media_hash_keys"

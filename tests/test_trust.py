@@ -258,11 +258,9 @@ def _fingerprinted(owner: User, clip: Any, visibility: str | None) -> Video:
     )
     # Hashed as a kept video is, from the file (this one has none in storage).
     from media import hashes as media_hashes
-    from media import videohash
-    from media.models import VideoHashes
 
     hashes = media_hashes.hashes_of_file(clip, video.fingerprint)
-    VideoHashes.objects.create(video=video, version=videohash.VERSION, **hashes.fields())
+    media_hashes.video_hashes_store(video, hashes)
     if visibility:
         feed_services.post_publish(video=video, author=owner, caption="", visibility=visibility)
     return video
