@@ -122,6 +122,15 @@ def test_remix_render_times_both_operations_and_the_restaged_remixes() -> None:
     assert_positive([float(v) for row in staged for v in row], "restage frames, seconds")
 
 
+def test_remix_masks_scores_the_held_out_clips() -> None:
+    out = run_bench("remix_masks.py")
+
+    clips = re.findall(rf"IoU ({NUMBER}) min ({NUMBER})", out)
+    assert len(clips) == 2, out[-3000:]
+    assert all(0 < float(v) <= 1 for row in clips for v in row)
+    assert re.search(rf"held_out overall, 2 clips, \d+ frames: IoU mean {NUMBER}", out), out
+
+
 # --- The web benchmarks (PostgreSQL, Redis, daphne, wrk) --------------------------------------
 @pytest.fixture
 def web_bench_env() -> Iterator[tuple[dict[str, str], str]]:

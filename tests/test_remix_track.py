@@ -50,7 +50,7 @@ def test_the_subject_is_found_in_every_frame_with_a_box_close_to_the_truth(
     print(f"box IoU mean {np.mean(overlaps):.3f} min {min(overlaps):.3f}")
     assert min(overlaps) >= 0.9  # measured 0.99
     assert track.cuts == []
-    assert track.backends["segmenter"] == "mediapipe:selfie_segmentation"
+    assert track.backends["segmenter"] == "mediapipe:pose_segmentation+selfie_segmentation"
     assert track.backends["detector"] == faces.detector.name
     assert {"detect", "segment", "smooth", "associate"} <= track.timings.keys()
 
@@ -114,7 +114,7 @@ def test_masks_do_not_flicker_along_the_edge_on_a_static_shot(faces: FaceBackend
     ours = _flicker([f.mask for f in track.frames], band)
     theirs = _flicker(raw, band)
     print(f"edge flicker: smoothed {ours:.2f}, raw segmentation {theirs:.2f} (grey levels)")
-    assert ours < 0.7 * theirs  # measured 0.78 against 1.86
+    assert ours < 0.7 * theirs  # measured 1.22 against 1.97
 
 
 def test_progress_is_reported_once_per_frame(faces: FaceBackend) -> None:

@@ -38,6 +38,7 @@ WEIGHTS = {
     "provenance": 0.07,
 }
 SAMPLE_RATE = 48_000
+BACKGROUND_DETECT_S = 0.125  # a background swap looks for faces this often (3 frames at 24 fps)
 DIALOGUE_START_S = 0.4
 DIALOGUE_GAP_S = 0.25
 SOURCE_DUCK = 0.35  # the source's own sound under a new line, as a gain
@@ -286,11 +287,15 @@ def _track_swap_encode(
     started = time.perf_counter()
     faces = face_backend(models_dir)
     expected = max(1, int(round(info.duration_s * fps)))
+    # A face swap needs the face in every frame; a background swap only needs faces to anchor
+    # the segmentation and name the subject, and tracking carries them between looks.
+    every = 1 if request.operation == "swap_subject" else max(1, round(fps * BACKGROUND_DETECT_S))
     track = track_subject(
         decode_frames(request.source),
         faces=faces,
         fps=fps,
         on_frame=lambda i: progress("track", min(1.0, (i + 1) / expected)),
+        detect_every=every,
     )
     frame_count = len(track.frames)
     if frame_count == 0:

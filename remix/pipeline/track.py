@@ -2,9 +2,11 @@
 
 One pass over the frames, streamed:
 1. cut detection: a jump in the thumbnail histogram and picture from one frame to the next;
-2. person segmentation (mediapipe selfie), smoothed over time and refined along image edges;
-3. faces, linked frame to frame by overlap into tracklets that never cross a cut, each with the
-   box of the mask's regions that hold it.
+2. faces, in every frame or every few (`detect_every`: a background swap needs them only to
+   anchor the segmentation), linked frame to frame by overlap into tracklets that never cross a
+   cut, each with the box of the mask's regions that hold it;
+3. person segmentation (remix/pipeline/people.py: the pose model's body, and the selfie model
+   only near a body or a face), smoothed over time and refined along image edges.
 
 Then, with every frame seen, tracklets are joined into identities by their face embeddings
 (running means, compared by cosine), and the main subject is the identity whose face covers the
@@ -22,23 +24,25 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from cameo.biometrics.faces import Face, FaceBackend
+from remix.pipeline.people import PeopleSegmenter
 
 Box = tuple[float, float, float, float]
 
-SEGMENTER_NAME = "mediapipe:selfie_segmentation"
 SMOOTHER_NAME = "motion-adaptive-ema+guided-filter"
 WORK_SIDE = 384  # segmentation and smoothing run at most this size; the mask is scaled back up
 MAX_GAP_S = 0.6  # longer without the subject's face, and the track lets go of the box
 HOLD_BELOW = 0.75  # an occluded frame's mask under this share of the last clear one is held
 EMBED_EVERY_S = 1.0  # a tracklet's identity is re-checked this often
 MIN_FACE_SIDE = 0.04  # of the frame's short side: smaller detections are noise at phone sizes
+MAX_FACE_SIDE = 0.7  # of the frame's width: wider "faces" anchor no person (see _plausible)
+ANCHOR_SCORE = 0.75  # a detection less sure than this anchors no person (a rocket's nose: 0.55)
 # Cosine similarity above which two faces are the same person. dlib's descriptors are not
 # centred, so any two faces score high there: strangers around 0.90, one person above 0.97.
 SAME_PERSON = {"dlib": 0.94, "insightface": 0.35}
 SAME_PERSON_DEFAULT = 0.5
 # Temporal smoothing: a pixel whose picture did not change keeps most of its past probability;
 # one whose picture changed takes the new segmentation at once, so moving edges do not lag.
-EMA_STILL = 0.3
+EMA_STILL = 0.2
 EMA_CHANGE_FULL = 24.0  # grey levels of change at which the new probability is taken whole
 RAMP = (0.3, 0.7)  # probability mapped to alpha 0..255 between these
 CUT_HIST = 0.35  # Bhattacharyya distance between thumbnails' colour histograms
@@ -89,48 +93,77 @@ def track_subject(
     faces: FaceBackend,
     fps: float,
     on_frame: Callable[[int], None] | None = None,
+    detect_every: int = 1,
 ) -> SubjectTrack:
-    """Follows the main subject through the frames (BGR uint8, streamed)."""
+    """Follows the main subject through the frames (BGR uint8, streamed). Faces are looked for
+    in every `detect_every`-th frame (and at every cut); between, their boxes are carried."""
     if fps <= 0:
         raise ValueError("fps must be positive")
+    if detect_every < 1:
+        raise ValueError("detect_every must be at least 1")
     clock = _Clock()
     cuts = _CutDetector()
+    segmenter = PeopleSegmenter()
     smoother = MaskSmoother()
-    linker = _Linker(faces, embed_every=max(1, round(EMBED_EVERY_S * fps)))
+    linker = _Linker(faces, embed_every=max(1, round(EMBED_EVERY_S * fps)), reach=detect_every)
     masks: list[np.ndarray] = []
     cut_at: list[int] = []
-    for index, frame in enumerate(frames):
-        _check_frame(frame, masks[0].shape if masks else None)
-        # 1. Cuts
-        with clock("cuts"):
-            cut = cuts.update(frame) and index > 0
-        if cut:
-            cut_at.append(index)
-        # 2. Segmentation, smoothed: it gives the person boxes the faces are linked with.
-        with clock("segment"):
-            small = _work_size(frame)
-            probability = _person_probability(small)
-        with clock("smooth"):
-            mask = smoother.update(small, probability, reset=cut, size=frame.shape[:2])
-        masks.append(mask)
-        # 3. Faces
-        with clock("detect"):
-            found = detect_faces(faces, frame)
-        with clock("associate"):
-            linker.update(index, found, mask, shot=len(cut_at))
-        with clock("embed"):
-            linker.check_identities(index, frame)
-        if on_frame is not None:
-            on_frame(index)
+    found: list[Face] = []
+    since_detect = detect_every
+    try:
+        for index, frame in enumerate(frames):
+            _check_frame(frame, masks[0].shape if masks else None)
+            # 1. Cuts
+            with clock("cuts"):
+                cut = cuts.update(frame) and index > 0
+            if cut:
+                cut_at.append(index)
+                segmenter.reset()
+            # 2. Faces, now and then: they anchor the segmentation and name the subject.
+            detected = cut or since_detect >= detect_every
+            if detected:
+                with clock("detect"):
+                    found = detect_faces(faces, frame)
+                since_detect = 0
+            since_detect += 1
+            # 3. Segmentation near the people, smoothed over time.
+            with clock("segment"):
+                small = _work_size(frame)
+                scale = small.shape[1] / frame.shape[1]
+                anchors = [_scaled(f.box, scale) for f in found if _plausible(f, frame)]
+                probability = segmenter.probability(small, anchors)
+            with clock("smooth"):
+                mask = smoother.update(small, probability, reset=cut, size=frame.shape[:2])
+            masks.append(mask)
+            if detected:
+                with clock("associate"):
+                    linker.update(index, found, mask, shot=len(cut_at))
+                with clock("embed"):
+                    linker.check_identities(index, frame)
+            if on_frame is not None:
+                on_frame(index)
+    finally:
+        segmenter.close()
     with clock("associate"):
         tracked = _subject_frames(linker, masks, cut_at, max_gap=max(1, round(MAX_GAP_S * fps)))
     backends = {
         "detector": faces.detector.name,
         "embedder": faces.embedder.name,
-        "segmenter": SEGMENTER_NAME,
+        "segmenter": segmenter.name,
         "smoother": SMOOTHER_NAME,
     }
     return SubjectTrack(tracked, cut_at, backends, clock.seconds)
+
+
+def _scaled(box: Box, factor: float) -> Box:
+    return (box[0] * factor, box[1] * factor, box[2] * factor, box[3] * factor)
+
+
+def _plausible(face: Face, frame: np.ndarray) -> bool:
+    """Whether a detection may anchor a person in the segmentation. A face as wide as most of
+    the frame is the detector's mistake on texture (a cat's face, seen when the person's own
+    is hidden), and so is an unsure one: both would let a person-like object in."""
+    return face.score >= ANCHOR_SCORE and face.width <= MAX_FACE_SIDE * frame.shape[1]
 
 
 def subject_mask(tracked: TrackedFrame) -> np.ndarray:
@@ -201,15 +234,18 @@ def _suppressed(found: list[Face]) -> list[Face]:
 class _Linker:
     """Links each frame's faces to the previous frame's by overlap, embedding now and then."""
 
-    def __init__(self, faces: FaceBackend, *, embed_every: int) -> None:
+    def __init__(self, faces: FaceBackend, *, embed_every: int, reach: int = 1) -> None:
         self.faces = faces
         self.embed_every = embed_every
+        self.reach = reach  # frames between detections: a tracklet links across that many
         self.same = _same_person_threshold(faces.embedder.name)
         self.tracklets: list[_Tracklet] = []
         self._active: list[_Tracklet] = []
 
     def update(self, index: int, found: list[Face], mask: np.ndarray, shot: int) -> None:
-        active = [t for t in self._active if t.shot == shot and t.frames[-1] == index - 1]
+        active = [
+            t for t in self._active if t.shot == shot and index - self.reach <= t.frames[-1] < index
+        ]
         pairs = _match(active, found)
         placed: list[_Tracklet] = []
         for face_index, (face, box) in enumerate(
@@ -515,27 +551,6 @@ def _refined(frame_small: np.ndarray, probability: np.ndarray, size: tuple[int, 
     low, high = RAMP
     alpha = (snapped - low) * (255.0 / (high - low))
     return np.clip(alpha + 0.5, 0, 255).astype(np.uint8)
-
-
-def _person_probability(frame_small: np.ndarray) -> np.ndarray:
-    """The person probability, also from square tiles where the frame is far from square.
-
-    The segmenter squeezes any frame into its square input, which flattens a portrait frame's
-    people; square tiles see them undistorted. Their mean is combined with the whole frame's
-    (the maximum), which still has the context that tells a person from a round object.
-    """
-    from cameo.biometrics.cutout import person_mask
-
-    whole = person_mask(frame_small)
-    if not _far_from_square(frame_small):
-        return whole
-    total = np.zeros_like(whole)
-    count = np.zeros_like(whole)
-    for dx, dy, tile in _square_tiles(frame_small):
-        side = tile.shape[0]
-        total[dy : dy + side, dx : dx + side] += person_mask(tile)
-        count[dy : dy + side, dx : dx + side] += 1.0
-    return np.maximum(whole, total / np.maximum(count, 1.0))
 
 
 def _work_size(frame: np.ndarray) -> np.ndarray:
