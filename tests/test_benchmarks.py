@@ -218,13 +218,21 @@ def test_copies_measures_both_hashers_on_the_edits_and_the_search_among_stored_v
         assert 0 < found <= edits and pairs > 0 and false <= pairs, hasher
     search = re.search(
         rf"^search: (\d+) stored videos, \d+ runs: p50 ({NUMBER}) ms, p99 ({NUMBER}) ms, "
-        r"found (\d+) of (\d+) planted copies, (\d+) others, \d+ candidates read, gin index$",
+        r"found (\d+) of (\d+) planted copies, (\d+) others, \d+ candidates read, "
+        r"index-only scan$",
         out,
         re.M,
     )
     assert search, f"no search figures in:\n{out[-3000:]}"
     assert_positive([float(v) for v in search.groups()[:3]], "search: videos, p50, p99")
     assert search.group(4) == search.group(5), "a planted copy was not found"
+    others = re.search(
+        rf"^search for \d+ other stored videos, once each: p50 ({NUMBER}) ms, "
+        rf"p99 ({NUMBER}) ms, 0 copies found \(none is one\)$",
+        out,
+        re.M,
+    )
+    assert others, f"no figures for other videos' searches in:\n{out[-3000:]}"
 
 
 def test_rights_logo_check_reports_detection_false_holds_and_time_per_video() -> None:
