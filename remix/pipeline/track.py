@@ -30,6 +30,7 @@ Box = tuple[float, float, float, float]
 
 SMOOTHER_NAME = "motion-adaptive-ema+guided-filter"
 WORK_SIDE = 384  # segmentation and smoothing run at most this size; the mask is scaled back up
+DETECT_SIDE = 640  # faces are looked for at most this size, and their boxes scaled back up
 MAX_GAP_S = 0.6  # longer without the subject's face, and the track lets go of the box
 HOLD_BELOW = 0.75  # an occluded frame's mask under this share of the last clear one is held
 EMBED_EVERY_S = 1.0  # a tracklet's identity is re-checked this often
@@ -103,7 +104,7 @@ def track_subject(
         raise ValueError("detect_every must be at least 1")
     clock = _Clock()
     cuts = _CutDetector()
-    segmenter = PeopleSegmenter()
+    segmenter = PeopleSegmenter(fps)
     smoother = MaskSmoother()
     linker = _Linker(faces, embed_every=max(1, round(EMBED_EVERY_S * fps)), reach=detect_every)
     masks: list[np.ndarray] = []
@@ -115,7 +116,8 @@ def track_subject(
             _check_frame(frame, masks[0].shape if masks else None)
             # 1. Cuts
             with clock("cuts"):
-                cut = cuts.update(frame) and index > 0
+                small = _work_size(frame)
+                cut = cuts.update(small) and index > 0
             if cut:
                 cut_at.append(index)
                 segmenter.reset()
@@ -123,12 +125,11 @@ def track_subject(
             detected = cut or since_detect >= detect_every
             if detected:
                 with clock("detect"):
-                    found = detect_faces(faces, frame)
+                    found = _detect_scaled(faces, frame)
                 since_detect = 0
             since_detect += 1
             # 3. Segmentation near the people, smoothed over time.
             with clock("segment"):
-                small = _work_size(frame)
                 scale = small.shape[1] / frame.shape[1]
                 anchors = [_scaled(f.box, scale) for f in found if _plausible(f, frame)]
                 probability = segmenter.probability(small, anchors)
@@ -153,6 +154,21 @@ def track_subject(
         "smoother": SMOOTHER_NAME,
     }
     return SubjectTrack(tracked, cut_at, backends, clock.seconds)
+
+
+def _detect_scaled(faces: FaceBackend, frame: np.ndarray) -> list[Face]:
+    """detect_faces on the frame at most DETECT_SIDE long (the detectors shrink their input
+    to about that, or less, anyway), in the full frame's pixels."""
+    import cv2
+
+    height, width = frame.shape[:2]
+    factor = DETECT_SIDE / max(height, width)
+    if factor >= 1.0:
+        return detect_faces(faces, frame)
+    size = (round(width * factor), round(height * factor))
+    found = detect_faces(faces, cv2.resize(frame, size, interpolation=cv2.INTER_AREA))
+    back = 1.0 / factor
+    return [Face(_scaled(f.box, back), f.score, f.kps * back) for f in found]
 
 
 def _scaled(box: Box, factor: float) -> Box:
@@ -545,12 +561,12 @@ def _refined(frame_small: np.ndarray, probability: np.ndarray, size: tuple[int, 
     radius = max(2, round(max(frame_small.shape[:2]) / 80))
     guide = frame_small.astype(np.float32) * (1.0 / 255.0)
     snapped = cv2.ximgproc.guidedFilter(guide, probability, radius, 1e-3)
-    height, width = size
-    if snapped.shape != (height, width):
-        snapped = cv2.resize(snapped, (width, height), interpolation=cv2.INTER_LINEAR)
     low, high = RAMP
-    alpha = (snapped - low) * (255.0 / (high - low))
-    return np.clip(alpha + 0.5, 0, 255).astype(np.uint8)
+    alpha = np.clip((snapped - low) * (255.0 / (high - low)) + 0.5, 0, 255).astype(np.uint8)
+    height, width = size
+    if alpha.shape != (height, width):  # linear, so it commutes with the ramp but for clipping
+        alpha = cv2.resize(alpha, (width, height), interpolation=cv2.INTER_LINEAR)
+    return alpha
 
 
 def _work_size(frame: np.ndarray) -> np.ndarray:
