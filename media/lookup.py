@@ -9,6 +9,7 @@ stripped still shows its credentials, from here.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
@@ -19,6 +20,7 @@ from media import hashes as media_hashes
 from media import intake
 from media.models import Video
 from media.provenance_keys import signing_keys
+from media.storage import local_copy
 
 NOT_HERE = {
     "generated_here": False,
@@ -95,15 +97,44 @@ def _embedded(own: Any) -> dict[str, Any]:
 
 def _stored(video: Video, score: float, *, whole: bool) -> dict[str, Any]:
     """The manifest kept when the video was made, found by its soft binding. The whole of it to
-    those who may see the video; to others, how it was made and not what was asked for."""
+    those who may see the video; to others, how it was made and not what was asked for.
+
+    `valid` is checked, not claimed: the kept original's own signed manifest (its embedded
+    C2PA, or its signed sidecar) is read back, its signature, media hash and trust chain
+    verified, and it must be the very manifest kept in the database."""
+    from generation.pipeline.provenance import canonical_sha256
+
     kept = video.manifest or {}
+    check = _kept_signature(video)
+    signed = check.manifest if check is not None else None
+    same = signed is not None and canonical_sha256(signed) == canonical_sha256(kept)
     binding = kept.get("soft_binding") or {}  # named also where the manifest is redacted
     manifest = kept if whole else {k: kept[k] for k in PUBLIC_MANIFEST_KEYS if k in kept}
     return {
         "source": "stored",
         "backend": video.provenance_backend,
-        "valid": True,  # signed by this service when made, and kept here since
+        "valid": bool(check is not None and check.valid and same),
+        "signature_valid": bool(check is not None and check.signature_valid),
+        "trusted": bool(check is not None and check.trusted),
         "soft_binding": {"alg": binding.get("alg"), "score": round(float(score), 4)},
         "redacted": not whole,
         "manifest": manifest,
     }
+
+
+def _kept_signature(video: Video) -> Any:
+    """The kept original's own manifest, read back and checked (a ManifestCheck); None when
+    the original is gone from storage."""
+    from generation.pipeline import provenance
+
+    if not video.file:
+        return None
+    try:
+        with contextlib.ExitStack() as stack:
+            mp4 = stack.enter_context(local_copy(video.file, suffix=".mp4"))
+            sidecar = None
+            if video.provenance:
+                sidecar = stack.enter_context(local_copy(video.provenance, suffix=".json"))
+            return provenance.read(mp4, sidecar, trust_root_pem=signing_keys().root_pem)
+    except (OSError, ValueError):  # gone from storage, or not a file the reader can open
+        return None

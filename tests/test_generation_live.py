@@ -85,6 +85,8 @@ def test_a_prompt_becomes_a_draft_video_that_the_lookup_recognises(
     # the re-encode lost the file's manifest: the one kept here, found by the soft binding
     kept = reencoded["credentials"]
     assert (kept["source"], kept["redacted"]) == ("stored", False)
+    # read back from the original kept here and checked, not taken on trust
+    assert (kept["valid"], kept["signature_valid"], kept["trusted"]) == (True, True, True)
     binding, signed_binding = kept["manifest"]["soft_binding"], own["manifest"]["soft_binding"]
     assert binding["alg"] == signed_binding["alg"]
     assert binding["fingerprint"]["hashes"] == signed_binding["fingerprint"]["hashes"]

@@ -290,6 +290,8 @@ def test_the_lookup_says_made_here_but_names_no_video_the_viewer_may_not_see(
     assert "secret" not in str(found) and str(private.id) not in str(found)
     # the file carries no manifest: the one kept here stands in, told only how it was made
     assert found["credentials"]["source"] == "stored" and found["credentials"]["redacted"]
+    # this video's file is not in storage: nothing signed to check its manifest against
+    assert found["credentials"]["valid"] is False
     assert found["credentials"]["manifest"] == {"pipeline": {"name": "doubletake", "version": "1"}}
     assert found["credentials"]["soft_binding"]["alg"] == "org.doubletake.fingerprint.test"
     # the owner is told which of their videos it is, with the whole of its manifest
@@ -311,3 +313,55 @@ def test_the_lookup_links_a_public_post_to_anyone(
     found = _lookup(client_for(stranger), clip)
     assert found["post"]["id"] == public.post.pk
     assert found["video"]["id"] == str(public.id)
+
+
+@pytest.mark.slow
+def test_stored_credentials_are_valid_only_when_the_kept_original_signs_that_manifest(
+    owner: User, client_for: Client, tmp_path: Any
+) -> None:
+    from generation.pipeline import provenance
+    from generation.pipeline.fingerprint import fingerprint
+    from media import hashes as media_hashes
+    from media.provenance_keys import signing_keys
+    from tests import media
+
+    # given: a video made here, its file signed by this service and kept in storage
+    clip = media.make_clip(tmp_path / "clip.mp4", seconds=2, size="320x240")
+    manifest = {
+        "generated": True,
+        "pipeline": {"name": "doubletake", "version": "1"},
+        "backends": {},
+        "request": {"prompt": "a kept prompt"},
+        "soft_binding": {"alg": "org.doubletake.fingerprint.test"},
+    }
+    signed = provenance.sign(clip, tmp_path / "signed.mp4", manifest, keys=signing_keys())
+    names = {"file": default_storage.save("kept/video.mp4", ContentFile(signed.path.read_bytes()))}
+    if signed.sidecar is not None:
+        names["provenance"] = default_storage.save(
+            "kept/video.provenance.json", ContentFile(signed.sidecar.read_bytes())
+        )
+    video = Video.objects.create(
+        owner=owner,
+        width=320,
+        height=240,
+        duration_s=2.0,
+        manifest=manifest,
+        provenance_backend=signed.backend,
+        fingerprint=fingerprint(signed.path).to_json(),
+        **names,
+    )
+    media_hashes.video_hashes_store(video, media_hashes.hashes_of_file(signed.path))
+    # a re-encoded copy has lost the file's own manifest
+    copy = tmp_path / "copy.mp4"
+    media.ffmpeg("-i", str(signed.path), "-c:v", "libx264", "-crf", "30", str(copy))
+
+    # when the owner looks the copy up
+    found = _lookup(client_for(owner), copy)["credentials"]
+    # then the kept manifest stands in, checked against the signed original
+    assert found["source"] == "stored"
+    assert (found["valid"], found["signature_valid"], found["trusted"]) == (True, True, True)
+
+    # and a kept copy of the manifest that no longer matches what was signed is not valid
+    Video.objects.filter(pk=video.pk).update(manifest={**manifest, "request": {"prompt": "x"}})
+    changed = _lookup(client_for(owner), copy)["credentials"]
+    assert changed["valid"] is False and changed["signature_valid"] is True
