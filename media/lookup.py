@@ -101,13 +101,12 @@ def _stored(video: Video, score: float, *, whole: bool) -> dict[str, Any]:
 
     `valid` is checked, not claimed: the kept original's own signed manifest (its embedded
     C2PA, or its signed sidecar) is read back, its signature, media hash and trust chain
-    verified, and it must be the very manifest kept in the database."""
+    verified, and the manifest kept in the database must have the digest that was signed."""
     from generation.pipeline.provenance import canonical_sha256
 
     kept = video.manifest or {}
     check = _kept_signature(video)
-    signed = check.manifest if check is not None else None
-    same = signed is not None and canonical_sha256(signed) == canonical_sha256(kept)
+    same = check is not None and check.manifest_sha256 == canonical_sha256(kept)
     binding = kept.get("soft_binding") or {}  # named also where the manifest is redacted
     manifest = kept if whole else {k: kept[k] for k in PUBLIC_MANIFEST_KEYS if k in kept}
     return {

@@ -131,6 +131,15 @@ def test_remix_masks_scores_the_held_out_clips() -> None:
     assert re.search(rf"held_out overall, 2 clips, \d+ frames: IoU mean {NUMBER}", out), out
 
 
+def test_copies_unrelated_counts_false_matches_over_clips_that_copy_nothing() -> None:
+    out = run_bench("copies_unrelated.py")
+
+    assert re.search(r"^40 unrelated clips \(pan 10, person 10, shapes 10, texture 10\)", out, re.M)
+    found = re.search(r"false matches: (\d+) of ([\d,]+) pairs", out)
+    assert found and int(found.group(2).replace(",", "")) == 400, out[-3000:]
+    assert re.search(rf"highest unrelated score: PDQ {NUMBER} .* fingerprint {NUMBER}", out)
+
+
 # --- The web benchmarks (PostgreSQL, Redis, daphne, wrk) --------------------------------------
 @pytest.fixture
 def web_bench_env() -> Iterator[tuple[dict[str, str], str]]:

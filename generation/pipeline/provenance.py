@@ -331,6 +331,9 @@ def _check_manifest(manifest: dict[str, Any]) -> None:
         raise ValueError(f"the provenance manifest is not plain JSON: {exc}") from None
 
 
+DIGEST_KEY = "manifest_sha256"  # in the C2PA assertion: canonical_sha256 of the manifest
+
+
 def _c2pa_definition(manifest: dict[str, Any], title: str, mime: str) -> dict[str, Any]:
     pipeline = manifest.get("pipeline") or {}
     agent = {
@@ -348,7 +351,13 @@ def _c2pa_definition(manifest: dict[str, Any], title: str, mime: str) -> dict[st
         "format": mime,
         "assertions": [
             {"label": "c2pa.actions.v2", "data": {"actions": [created]}},
-            {"label": GENERATION_LABEL, "data": manifest},
+            # The manifest's digest goes in too: C2PA's CBOR does not give every JSON value
+            # back as it went in (a list of small numbers comes back as bytes), and the digest
+            # lets a reader prove a copy kept elsewhere is the manifest that was signed.
+            {
+                "label": GENERATION_LABEL,
+                "data": {**manifest, DIGEST_KEY: canonical_sha256(manifest)},
+            },
         ],
     }
 
@@ -497,6 +506,9 @@ class ManifestCheck:
     state: str = ""  # the C2PA reader's validation state, or the sidecar's verdict
     failures: tuple[str, ...] = ()  # validation codes that failed
     signer: str = ""  # the signing certificate's common name
+    # The signed manifest's canonical_sha256, as signed (C2PA: carried in the assertion; older
+    # files have none) or as read (sidecar: the JSON is kept exactly).
+    manifest_sha256: str = ""
 
     @property
     def valid(self) -> bool:
@@ -550,9 +562,12 @@ def _c2pa_check(reader: Any, trust_checked: bool) -> ManifestCheck:
     failures = tuple(item["code"] for item in results.get("failure", []))
     successes = {item["code"] for item in results.get("success", [])}
     bad_signature = [c for c in failures if c.startswith(("claimSignature.", "signingCredential."))]
+    manifest = _generation_assertion(active)
+    digest = str(manifest.pop(DIGEST_KEY, "")) if manifest is not None else ""
     return ManifestCheck(
         backend="c2pa",
-        manifest=_generation_assertion(active),
+        manifest=manifest,
+        manifest_sha256=digest,
         signature_valid="claimSignature.validated" in successes
         and set(bad_signature) <= {UNTRUSTED},
         tampered=any(code.endswith(".mismatch") for code in failures),
@@ -587,9 +602,11 @@ def _read_sidecar(mp4: Path, sidecar: Path, trust_root_pem: bytes | None) -> Man
     trusted = trust_root_pem is not None and _chain_ends_at(chain, trust_root_pem)
     failures = [("signature.invalid", not verified), ("asset.sha256.mismatch", tampered)]
     failures += [("chain.untrusted", trust_root_pem is not None and not trusted)]
+    manifest = document.get("manifest") if document.get("format") == SIDECAR_FORMAT else None
     return ManifestCheck(
         backend="sidecar",
-        manifest=document.get("manifest") if document.get("format") == SIDECAR_FORMAT else None,
+        manifest=manifest,
+        manifest_sha256=canonical_sha256(manifest) if manifest is not None else "",
         signature_valid=verified,
         tampered=tampered,
         trusted=trusted,
