@@ -14,7 +14,7 @@ compares them (media.hashes: the shared-key pre-filter, then the two hashers' sc
 match is a false match. Also printed: the highest score an unrelated clip reached with
 either hasher, against the threshold it would have to pass.
 
-    .venv/bin/python bench/copies_unrelated.py [--unrelated 10000] [--workers 2]
+    .venv/bin/python bench/copies_unrelated.py [--unrelated 10000] [--workers 2] [--budget-s 0]
     .venv/bin/python bench/copies_unrelated.py --tiny   # 40 unrelated clips, for CI
 """
 
@@ -220,6 +220,9 @@ def main() -> None:
     parser.add_argument("--clips", type=int, default=4, help="copied videos (bench/copies.py)")
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument(
+        "--budget-s", type=float, default=0, help="stop making clips after this long (0: never)"
+    )
     args = parse_args(parser, {"unrelated": 40, "clips": 1, "seconds": 4.0})
     _setup()
     import copies
@@ -240,8 +243,16 @@ def main() -> None:
     print(f"{len(queries)} copied videos and edits hashed in {time.perf_counter() - started:.1f} s")
 
     started = time.perf_counter()
+    made: list[tuple[str, Any]] = []
     with multiprocessing.get_context("spawn").Pool(args.workers, initializer=_setup) as pool:
-        made = pool.map(unrelated_clip, range(args.unrelated), chunksize=8)
+        for clip in pool.imap(unrelated_clip, range(args.unrelated), chunksize=8):
+            made.append(clip)
+            if len(made) % 500 == 0:
+                print(f"  {len(made)} made, {time.perf_counter() - started:.0f} s", flush=True)
+            if args.budget_s and time.perf_counter() - started > args.budget_s:
+                print(f"  stopped at the time budget ({args.budget_s:g} s)", flush=True)
+                pool.terminate()
+                break
     seconds = time.perf_counter() - started
     tally = ", ".join(f"{k} {sum(m[0] == k for m in made)}" for k in KINDS)
     each = 1000 * seconds / max(1, len(made))

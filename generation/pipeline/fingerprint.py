@@ -17,7 +17,7 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 
@@ -34,7 +34,6 @@ GRID = 4  # colour layout cells per side
 BANDS = 4  # 16-bit bands per hash for bucket pre-filtering
 FLAT_BUCKET = BANDS << 16
 
-Key = TypeVar("Key")
 Sample = tuple[int, int, bytes, int]  # one sampled frame: hash, mask, colours, contrast
 
 
@@ -243,14 +242,3 @@ def frame_similarity(a: Sample, b: Sample) -> float:
     structure = min(1.0, min(contrast_a, contrast_b) / FULL_CONTRAST)
     weight = (1 - COLOUR_WEIGHT) * structure
     return weight * layout + (1 - weight) * colour
-
-
-def match(
-    candidate: Fingerprint,
-    known: Iterable[tuple[Key, Fingerprint]],
-    threshold: float = MATCH_THRESHOLD,
-) -> list[tuple[Key, float]]:
-    """The known fingerprints scoring at least threshold against candidate, best first."""
-    scored = [(key, similarity(candidate, other)) for key, other in known]
-    hits = [(key, round(score, 4)) for key, score in scored if score >= threshold]
-    return sorted(hits, key=lambda hit: hit[1], reverse=True)
