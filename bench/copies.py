@@ -4,7 +4,8 @@
    sets (media/videohash.py), and the project's own keyframe fingerprint
    (generation/pipeline/fingerprint.py), on the same clips and the same edits (re-encode
    CRF 36, half scale, 8% crop, colour shift, banner, 15 fps, letterbox over a blur, first
-   2 s trimmed, mirror), and how often each matches clips that are not copies at all.
+   2 s trimmed, 4 s cut from the middle, 10 % faster and slower, mirror), and how often
+   each matches clips that are not copies at all.
    Rows "both" (either hasher: what media.hashes keeps) and "indexed" (what the search
    returns: the bucket pre-filter, then the comparison).
 2. The time to find every copy of one video among N stored videos (100,000): N rows of
@@ -59,6 +60,9 @@ EDITS: dict[str, list[str]] = {
         "[bg][fg]overlay=(W-w)/2:(H-h)/2",
     ],
     "trim_first_2s": ["-ss", "2"],
+    "middle_4s": ["-ss", "2", "-t", "4"],  # a clip cut out of the middle
+    "speed_up_10pct": ["-vf", "setpts=PTS/1.1"],
+    "slow_down_10pct": ["-vf", "setpts=PTS*1.1"],
     "mirror": ["-vf", "hflip"],
 }
 
@@ -81,8 +85,8 @@ def make_clip(path: Path, source: str, seconds: float) -> Path:
 
 def make_edit(source: Path, edit: str, target: Path) -> Path:
     args = EDITS[edit]
-    seek = args[:2] if args[0] == "-ss" else []
-    rest = [] if seek else args
+    seek = args[:2] if args[0] == "-ss" else []  # before the input: a cut, not a decode
+    rest = args[len(seek) :]
     ffmpeg(*seek, "-i", str(source), *rest, "-c:v", "libx264", "-preset", "veryfast", str(target))
     return target
 

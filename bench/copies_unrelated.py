@@ -1,8 +1,9 @@
 """Benchmark: false matches of the copy search against thousands of clips that copy nothing.
 
-The copied videos and their edits are bench/copies.py's (ffmpeg test sources: re-encoded at
-CRF 36, half scale, 8% crop, colour shift, banner, 15 fps, letterbox over blur, first 2 s
-trimmed, mirrored). The unrelated clips are made here, each from its own seed, of four kinds:
+The copied videos and their edits are bench/copies.py's (ffmpeg test sources, and every
+re-upload edit it makes: re-encodes, scale, crop, colour, banner, frame rate, letterbox,
+trims, a middle cut, speed changes, mirror). The unrelated clips are made here, each from
+its own seed, of four kinds:
 - pan: a window moving and zooming over a real photograph (every scene and face photo the
   held-out sets use, and the other photos scikit-image ships);
 - person: a person cut out of a real photo moving over a real scene (tests/remix_photos.py);
@@ -15,7 +16,7 @@ match is a false match. Also printed: the highest score an unrelated clip reache
 either hasher, against the threshold it would have to pass.
 
     .venv/bin/python bench/copies_unrelated.py [--unrelated 10000] [--workers 2] [--budget-s 0]
-    .venv/bin/python bench/copies_unrelated.py --tiny   # 40 unrelated clips, for CI
+    .venv/bin/python bench/copies_unrelated.py --tiny   # 16 unrelated clips, for CI
 """
 
 from __future__ import annotations
@@ -223,7 +224,7 @@ def main() -> None:
     parser.add_argument(
         "--budget-s", type=float, default=0, help="stop making clips after this long (0: never)"
     )
-    args = parse_args(parser, {"unrelated": 40, "clips": 1, "seconds": 4.0})
+    args = parse_args(parser, {"unrelated": 16, "clips": 1, "seconds": 4.0})
     _setup()
     import copies
 
