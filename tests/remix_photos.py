@@ -378,7 +378,7 @@ def evaluate(
 
     from cameo.biometrics.faces import face_backend
     from remix.pipeline.pipeline import BACKGROUND_DETECT_S, decode_frames
-    from remix.pipeline.track import track_subject
+    from remix.pipeline.track import DETECT_SIDE, track_subject
     from tests.remix_media import build_source
 
     faces = face_backend(None)
@@ -389,7 +389,11 @@ def evaluate(
             truth = build_source(Path(tmp) / "source.mp4", spec)
             started = time.perf_counter()
             track = track_subject(
-                decode_frames(truth.path), faces=faces, fps=fps, detect_every=every
+                decode_frames(truth.path),
+                faces=faces,
+                fps=fps,
+                detect_every=every,
+                detect_side=DETECT_SIDE,
             )
             elapsed = time.perf_counter() - started
             score = score_masks(name, truth.masks, [f.mask for f in track.frames], truth.boards)

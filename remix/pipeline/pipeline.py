@@ -276,7 +276,7 @@ def _track_swap_encode(
     from generation.pipeline.provenance import watermark_frames
     from remix.pipeline.background import BackgroundCompositor
     from remix.pipeline.faceswap import SwapUnavailable, face_swapper
-    from remix.pipeline.track import track_subject
+    from remix.pipeline.track import DETECT_SIDE, track_subject
 
     width, height = info.width, info.height
     timings: dict[str, float] = {}
@@ -289,13 +289,15 @@ def _track_swap_encode(
     expected = max(1, int(round(info.duration_s * fps)))
     # A face swap needs the face in every frame; a background swap only needs faces to anchor
     # the segmentation and name the subject, and tracking carries them between looks.
-    every = 1 if request.operation == "swap_subject" else max(1, round(fps * BACKGROUND_DETECT_S))
+    swap_face = request.operation == "swap_subject"
+    every = 1 if swap_face else max(1, round(fps * BACKGROUND_DETECT_S))
     track = track_subject(
         decode_frames(request.source),
         faces=faces,
         fps=fps,
         on_frame=lambda i: progress("track", min(1.0, (i + 1) / expected)),
         detect_every=every,
+        detect_side=None if swap_face else DETECT_SIDE,
     )
     frame_count = len(track.frames)
     if frame_count == 0:

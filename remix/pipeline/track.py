@@ -30,7 +30,7 @@ Box = tuple[float, float, float, float]
 
 SMOOTHER_NAME = "motion-adaptive-ema+guided-filter"
 WORK_SIDE = 384  # segmentation and smoothing run at most this size; the mask is scaled back up
-DETECT_SIDE = 640  # faces are looked for at most this size, and their boxes scaled back up
+DETECT_SIDE = 640  # a background swap looks for faces at most this size (see _detect_scaled)
 MAX_GAP_S = 0.6  # longer without the subject's face, and the track lets go of the box
 HOLD_BELOW = 0.75  # an occluded frame's mask under this share of the last clear one is held
 EMBED_EVERY_S = 1.0  # a tracklet's identity is re-checked this often
@@ -95,9 +95,11 @@ def track_subject(
     fps: float,
     on_frame: Callable[[int], None] | None = None,
     detect_every: int = 1,
+    detect_side: int | None = None,
 ) -> SubjectTrack:
     """Follows the main subject through the frames (BGR uint8, streamed). Faces are looked for
-    in every `detect_every`-th frame (and at every cut); between, their boxes are carried."""
+    in every `detect_every`-th frame (and at every cut), on the frame shrunk to `detect_side`
+    pixels long if given; between, their boxes are carried."""
     if fps <= 0:
         raise ValueError("fps must be positive")
     if detect_every < 1:
@@ -125,7 +127,7 @@ def track_subject(
             detected = cut or since_detect >= detect_every
             if detected:
                 with clock("detect"):
-                    found = _detect_scaled(faces, frame)
+                    found = _detect_scaled(faces, frame, detect_side)
                 since_detect = 0
             since_detect += 1
             # 3. Segmentation near the people, smoothed over time.
@@ -156,13 +158,14 @@ def track_subject(
     return SubjectTrack(tracked, cut_at, backends, clock.seconds)
 
 
-def _detect_scaled(faces: FaceBackend, frame: np.ndarray) -> list[Face]:
-    """detect_faces on the frame at most DETECT_SIDE long (the detectors shrink their input
-    to about that, or less, anyway), in the full frame's pixels."""
+def _detect_scaled(faces: FaceBackend, frame: np.ndarray, side: int | None) -> list[Face]:
+    """detect_faces on the frame at most `side` long (None: as it is), in the full frame's
+    pixels. The detectors shrink their input about that much anyway, so the boxes are as good;
+    the landmarks lose a little, which a face swap (aligned on them) would show."""
     import cv2
 
     height, width = frame.shape[:2]
-    factor = DETECT_SIDE / max(height, width)
+    factor = side / max(height, width) if side else 1.0
     if factor >= 1.0:
         return detect_faces(faces, frame)
     size = (round(width * factor), round(height * factor))
