@@ -31,7 +31,7 @@ BODY_SIDE = 2.5  # and at most this many face widths either side
 # The pose model runs this often a second at least (every frame up to 47 fps); between, the last
 # body stands. At 12 a second the tuning clips (24 fps) lost 0.3 of IoU in their worst frame.
 POSE_RATE = 24.0
-HOLD_BODY = 6  # frames the last body mask stands in while the pose model has lost it
+HOLD_BODY_S = 0.5  # how long the last body stands in while the pose model has lost it
 ABOVE_HEAD = 0.25  # the most of a body mask that may lie above its head's top (raised arms)
 POSE_HOLDS_FACE = 0.5
 # The skeleton (mediapipe pose landmarks): limbs as segments between these landmarks, drawn
@@ -78,6 +78,7 @@ class PeopleSegmenter:
 
     def __init__(self, fps: float = POSE_RATE) -> None:
         self._pose_every = max(1, int(fps // POSE_RATE))
+        self._hold = max(1, round(HOLD_BODY_S * fps))  # frames
         self._pose: Any = None
         self._lock = threading.Lock()
         self._last_body: Body | None = None
@@ -118,7 +119,7 @@ class PeopleSegmenter:
                 body = None
         if body is not None:
             self._last_body, self._missed = body, 0
-        elif self._last_body is not None and self._missed < HOLD_BODY:
+        elif self._last_body is not None and self._missed < self._hold:
             # The pose model drops a body for a frame or two (a fast turn, an occluder):
             # the last one is nearer the truth than falling back on faces alone.
             self._missed += 1
