@@ -11,7 +11,6 @@ the region a head and body below it can take up.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,7 +67,7 @@ class Body:
 
     mask: np.ndarray  # float32 0-1, the pose model's segmentation
     nose: tuple[float, float]  # pixels
-    frame: np.ndarray  # float32 0/1: the skeleton drawn thick, where the body can be
+    region: np.ndarray  # float32 0/1: the skeleton drawn thick, where the body can be
 
 
 class PeopleSegmenter:
@@ -80,7 +79,6 @@ class PeopleSegmenter:
         self._pose_every = max(1, int(fps // POSE_RATE))
         self._hold = max(1, round(HOLD_BODY_S * fps))  # frames
         self._pose: Any = None
-        self._lock = threading.Lock()
         self._last_body: Body | None = None
         self._missed = 0
         self._count = 0
@@ -129,7 +127,7 @@ class PeopleSegmenter:
             band = max(3, round(POSE_BAND * max(height, width)))
             kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * band + 1, 2 * band + 1))
             allowed = np.maximum(
-                cv2.dilate((body.mask > POSE_KEEP).astype(np.float32), kernel), body.frame
+                cv2.dilate((body.mask > POSE_KEEP).astype(np.float32), kernel), body.region
             )
         for box in faces:
             allowed = np.maximum(allowed, _head_and_body(box, height, width))
@@ -159,15 +157,14 @@ class PeopleSegmenter:
     def _pose_body(self, frame_small: np.ndarray, faces: list[Box]) -> Body | None:
         import mediapipe as mp
 
-        with self._lock:
-            if self._pose is None:
-                self._pose = mp.solutions.pose.Pose(
-                    static_image_mode=False,
-                    model_complexity=1,  # pose_landmark_full ships in the wheel; heavy does not
-                    enable_segmentation=True,
-                    smooth_segmentation=True,
-                )
-            result = self._pose.process(np.ascontiguousarray(frame_small[:, :, ::-1]))
+        if self._pose is None:  # one model per segmenter: a video's frames, one at a time
+            self._pose = mp.solutions.pose.Pose(
+                static_image_mode=False,
+                model_complexity=1,  # pose_landmark_full ships in the wheel; heavy does not
+                enable_segmentation=True,
+                smooth_segmentation=True,
+            )
+        result = self._pose.process(np.ascontiguousarray(frame_small[:, :, ::-1]))
         if result.segmentation_mask is None or result.pose_landmarks is None:
             return None
         height, width = frame_small.shape[:2]
