@@ -51,7 +51,7 @@ def render_remix(job: Job, on_progress: Progress) -> dict[str, Any]:
             tracked.counts,
         )
         quality = tracked.quality
-        skip = ("cast", "prepare", "audio")
+        skip = ("cast", "prepare", "audio", "swap")  # the swap overlaps render
         costs = {f"{job.kind}.{k}": v for k, v in tracked.timings.items() if k not in skip}
         stage_costs_record(costs, tracked.frames)
     Remix.objects.filter(pk=remix.pk).update(video=video)

@@ -7,6 +7,7 @@ import pytest
 
 from cameo.biometrics.faces import FaceBackend, face_backend
 from remix.pipeline.track import (
+    READ_AHEAD,
     SubjectTrack,
     TrackedFrame,
     box_iou,
@@ -139,13 +140,16 @@ def test_a_progress_callback_that_raises_cancels_the_track(faces: FaceBackend) -
     pulled: list[int] = []
 
     def frames() -> object:
-        for i, frame in enumerate(rendered(SourceSpec(seconds=1.0))):
+        for i, frame in enumerate(rendered(SourceSpec(seconds=2.0))):
             pulled.append(i)
             yield frame.image
 
     with pytest.raises(Cancelled):
         track_subject(frames(), faces=faces, fps=12, on_frame=cancel_at_third)  # type: ignore[arg-type]
-    assert pulled == [0, 1, 2]
+    # Frames are read a few ahead (in another thread) and one is in the pose model's hands;
+    # no more than that, of the 24.
+    assert pulled == list(range(len(pulled)))
+    assert 3 <= len(pulled) <= 3 + READ_AHEAD + 2
 
 
 def test_frames_that_are_not_bgr_bytes_are_refused(faces: FaceBackend) -> None:

@@ -49,8 +49,10 @@ def encode_args(
     preset: str = "veryfast",
     video_filter: str | None = None,
     duration_s: float | None = None,
+    frame_format: str = "rgb24",
 ) -> list[str]:
-    """argv for raw RGB frames on stdin (+ a WAV) to H.264 yuv420p + AAC with fast start.
+    """argv for raw RGB (or `frame_format`: bgr24) frames on stdin (+ a WAV) to H.264 yuv420p
+    + AAC with fast start.
 
     With `duration_s` (frames / fps) the audio is padded and cut to exactly that length;
     without it ffmpeg's -shortest decides, which can overshoot the video by a fraction of a
@@ -58,7 +60,7 @@ def encode_args(
     if width % 2 or height % 2:
         raise ValueError(f"yuv420p needs even sizes, got {width}x{height}")
     frames = ffmpeg.input(
-        "pipe:", format="rawvideo", pix_fmt="rgb24", s=f"{width}x{height}", framerate=fps
+        "pipe:", format="rawvideo", pix_fmt=frame_format, s=f"{width}x{height}", framerate=fps
     )
     streams = [frames.video]
     options: dict[str, object] = {"vcodec": "libx264", "preset": preset, "crf": crf}
@@ -89,8 +91,10 @@ def encode(
     preset: str = "veryfast",
     video_filter: str | None = None,
     duration_s: float | None = None,
+    frame_format: str = "rgb24",
 ) -> EncodeResult:
-    """Stream HxWx3 uint8 RGB frames through ffmpeg into out_mp4 and probe the result."""
+    """Stream HxWx3 uint8 RGB frames (BGR with `frame_format="bgr24"`) through ffmpeg into
+    out_mp4 and probe the result."""
     began = time.perf_counter()
     argv = encode_args(
         fps=fps,
@@ -102,6 +106,7 @@ def encode(
         preset=preset,
         video_filter=video_filter,
         duration_s=duration_s,
+        frame_format=frame_format,
     )
     written = _stream(argv, frames, (height, width, 3))
     encoded = time.perf_counter()

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+Box = tuple[int, int, int, int]  # x, y, width, height
+
 COMPOSITOR_NAME = "mask-composite+lab-match+light-wrap"
 STATS_EMA = 0.15  # weight of a new frame's statistics: about a 6-frame memory
 MAX_SHIFT = np.array([8.0, 6.0, 6.0], np.float32)  # LAB (8-bit scale): a moderate grade
@@ -48,6 +50,7 @@ class BackgroundCompositor:
         self._person_stats: np.ndarray | None = None  # (2, 3): LAB mean and std
         self._plate_stats: np.ndarray | None = None
         self._static_plate = _prepared_plate(self.plate)
+        self._static_glow: np.ndarray | None = None
 
     def reset(self) -> None:
         """Forget the person's smoothed colour: call it at a cut (new shot, new light)."""
@@ -57,6 +60,8 @@ class BackgroundCompositor:
         self, frame_bgr: np.ndarray, mask_u8: np.ndarray, plate_bgr: np.ndarray | None = None
     ) -> np.ndarray:
         """The person (mask as alpha) over the plate, or over this frame's plate when given."""
+        import cv2
+
         height, width = frame_bgr.shape[:2]
         prepared = self._static_plate if plate_bgr is None else _prepared_plate(plate_bgr)
         plate, plate_stats, plate_glow = prepared
@@ -64,24 +69,35 @@ class BackgroundCompositor:
             raise ValueError(
                 f"frame {frame_bgr.shape}, mask {mask_u8.shape} and plate {plate.shape} differ"
             )
-        if not mask_u8.any():
+        # x, y, w, h of the pixels with any person in them
+        x, y, w, h = cv2.boundingRect(mask_u8)
+        box = (x, y, w, h)
+        if not w:
             return plate.copy()
         person_stats = _person_stats(frame_bgr, mask_u8)
         if person_stats is not None:
             self._person_stats = _ema(self._person_stats, person_stats)
         self._plate_stats = _ema(self._plate_stats, plate_stats)
-        graded = self._graded(frame_bgr, mask_u8)
-        return _blend(graded, mask_u8, plate, plate_glow)
+        graded = self._graded(frame_bgr, mask_u8, box)
+        if plate_bgr is None:
+            if self._static_glow is None:  # the static plate's light, at full size once
+                self._static_glow = cv2.resize(
+                    plate_glow, (width, height), interpolation=cv2.INTER_LINEAR
+                )
+            glow = self._static_glow
+        else:
+            glow = cv2.resize(plate_glow, (width, height), interpolation=cv2.INTER_LINEAR)
+        return _blend(graded, mask_u8, plate, glow, box)
 
-    def _graded(self, frame_bgr: np.ndarray, mask_u8: np.ndarray) -> np.ndarray:
-        """The frame with the person's colour moved toward the plate's, inside the mask's box."""
+    def _graded(self, frame_bgr: np.ndarray, mask_u8: np.ndarray, box: Box) -> np.ndarray:
+        """The person's region of the frame (the mask's box) with their colour moved toward
+        the plate's."""
         import cv2
 
+        x, y, w, h = box
+        region = frame_bgr[y : y + h, x : x + w]
         if self._person_stats is None or self._plate_stats is None or not self.match_strength:
-            return frame_bgr
-        ys, xs = np.nonzero(mask_u8[::4, ::4])
-        y0, y1 = max(0, 4 * int(ys.min()) - 4), min(frame_bgr.shape[0], 4 * int(ys.max()) + 8)
-        x0, x1 = max(0, 4 * int(xs.min()) - 4), min(frame_bgr.shape[1], 4 * int(xs.max()) + 8)
+            return region
         (src_mean, src_std), (dst_mean, dst_std) = self._person_stats, self._plate_stats
         k = self.match_strength
         shift = np.clip(k * (dst_mean - src_mean), -MAX_SHIFT, MAX_SHIFT)
@@ -89,12 +105,9 @@ class BackgroundCompositor:
         # The transfer is per channel, so a lookup table applies it to 8-bit LAB directly.
         levels = np.arange(256, dtype=np.float32)[:, None]
         table = np.clip((levels - src_mean) * gain + src_mean + shift + 0.5, 0, 255)
-        lab = cv2.cvtColor(frame_bgr[y0:y1, x0:x1], cv2.COLOR_BGR2LAB)
+        lab = cv2.cvtColor(region, cv2.COLOR_BGR2LAB)
         lab = cv2.LUT(lab, table.astype(np.uint8).reshape(256, 1, 3))
-        region = cv2.cvtColor(lab, cv2.COLOR_LAB2BGR)
-        graded = frame_bgr.copy()
-        graded[y0:y1, x0:x1] = region
-        return graded
+        return cv2.cvtColor(lab, cv2.COLOR_LAB2BGR)
 
 
 def _prepared_plate(plate_bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -123,20 +136,25 @@ def _ema(previous: np.ndarray | None, current: np.ndarray) -> np.ndarray:
 
 
 def _blend(
-    person_bgr: np.ndarray, mask_u8: np.ndarray, plate: np.ndarray, plate_glow: np.ndarray
+    person_bgr: np.ndarray, mask_u8: np.ndarray, plate: np.ndarray, glow: np.ndarray, box: Box
 ) -> np.ndarray:
+    """The plate with the person's region (`person_bgr`, the mask's box) laid over it; outside
+    the box the mask is 0, so only the box is blended."""
     import cv2
 
     height, width = mask_u8.shape
+    x, y, w, h = box
+    inside = (slice(y, y + h), slice(x, x + w))
     # Light wrap: the plate's blurred light over the person's rim, none in their core.
     small_alpha = _small(mask_u8).astype(np.float32) * (1.0 / 255.0)
     reach = cv2.GaussianBlur(small_alpha, (0, 0), 2.0)
     wrap_small = np.clip(2.0 * WRAP * small_alpha * (1.0 - reach), 0.0, WRAP)
-    wrap = cv2.resize(wrap_small, (width, height), interpolation=cv2.INTER_LINEAR)
-    glow = cv2.resize(plate_glow, (width, height), interpolation=cv2.INTER_LINEAR)
-    lit = cv2.blendLinear(person_bgr, glow, 1.0 - wrap, wrap)
-    alpha = mask_u8.astype(np.float32) * (1.0 / 255.0)
-    return cv2.blendLinear(lit, plate, alpha, 1.0 - alpha)
+    wrap = cv2.resize(wrap_small, (width, height), interpolation=cv2.INTER_LINEAR)[inside]
+    lit = cv2.blendLinear(person_bgr, np.ascontiguousarray(glow[inside]), 1.0 - wrap, wrap)
+    alpha = mask_u8[inside].astype(np.float32) * (1.0 / 255.0)
+    out = plate.copy()
+    out[inside] = cv2.blendLinear(lit, np.ascontiguousarray(plate[inside]), alpha, 1.0 - alpha)
+    return out
 
 
 def _small(image: np.ndarray) -> np.ndarray:

@@ -99,12 +99,12 @@ class PeopleSegmenter:
     def probability(self, frame_small: np.ndarray, faces: list[Box]) -> np.ndarray:
         """Per-pixel person probability (float32 0-1) at the frame's size; `faces` are boxes
         x0, y0, x1, y1 in the same pixels."""
-        import cv2
+        return combined(person_mask(frame_small), self.body(frame_small, faces), faces)
 
-        height, width = frame_small.shape[:2]
-        # The whole frame only: square tiles (which see a portrait frame's people unsquashed)
-        # also see more cups and cats as people (bench/remix_masks.py, tuning split).
-        selfie = person_mask(frame_small)
+    def body(self, frame_small: np.ndarray, faces: list[Box]) -> Body | None:
+        """The followed body in this frame (or the last one, held through a brief loss). Call
+        it for every frame in order: the pose model follows its person from frame to frame.
+        The rest (the selfie model, `combined`) needs no order and may run beside it."""
         self._count += 1
         body: Body | None = None
         skip = self._count % self._pose_every != 0
@@ -122,21 +122,7 @@ class PeopleSegmenter:
             # the last one is nearer the truth than falling back on faces alone.
             self._missed += 1
             body = self._last_body
-        allowed = np.zeros((height, width), np.float32)
-        if body is not None:
-            band = max(3, round(POSE_BAND * max(height, width)))
-            kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * band + 1, 2 * band + 1))
-            allowed = np.maximum(
-                cv2.dilate((body.mask > POSE_KEEP).astype(np.float32), kernel), body.region
-            )
-        for box in faces:
-            allowed = np.maximum(allowed, _head_and_body(box, height, width))
-        soft = max(3, round(0.01 * max(height, width))) | 1
-        allowed = np.asarray(cv2.GaussianBlur(allowed, (2 * soft + 1, 2 * soft + 1), 0), np.float32)
-        probability = selfie * allowed
-        if body is not None:
-            probability = np.maximum(probability, body.mask)
-        return probability
+        return body
 
     def _believable(self, body: Body, faces: list[Box]) -> bool:
         """A body is a person's when it covers the face its nose is in and most of it is below
@@ -173,6 +159,31 @@ class PeopleSegmenter:
         nose = (float(points[0][0]), float(points[0][1]))
         face = next((box for box in faces if _in_box(*nose, box, grow=0.5)), None)
         return Body(mask, nose, _skeleton(points, face, height, width))
+
+
+def combined(selfie: np.ndarray, body: Body | None, faces: list[Box]) -> np.ndarray:
+    """The selfie model's probability where a person can be (near the body, below a face),
+    with the body's own mask over it."""
+    import cv2
+
+    height, width = selfie.shape[:2]
+    # The whole frame only: square tiles (which see a portrait frame's people unsquashed)
+    # also see more cups and cats as people (bench/remix_masks.py, tuning split).
+    allowed = np.zeros((height, width), np.float32)
+    if body is not None:
+        band = max(3, round(POSE_BAND * max(height, width)))
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * band + 1, 2 * band + 1))
+        allowed = np.maximum(
+            cv2.dilate((body.mask > POSE_KEEP).astype(np.float32), kernel), body.region
+        )
+    for box in faces:
+        allowed = np.maximum(allowed, _head_and_body(box, height, width))
+    soft = max(3, round(0.01 * max(height, width))) | 1
+    allowed = np.asarray(cv2.GaussianBlur(allowed, (2 * soft + 1, 2 * soft + 1), 0), np.float32)
+    probability = selfie * allowed
+    if body is not None:
+        probability = np.maximum(probability, body.mask)
+    return probability
 
 
 def _skeleton(points: np.ndarray, face: Box | None, height: int, width: int) -> np.ndarray:

@@ -12,6 +12,7 @@ held in memory. `on_progress(stage, fraction)` may raise to cancel.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import subprocess
 import time
@@ -273,7 +274,8 @@ def _track_swap_encode(
     """Steps 3-6 of run(): the expensive part, recorded so that a retry can skip it."""
     from cameo.biometrics.faces import face_backend
     from generation.pipeline import encode, subtitles
-    from generation.pipeline.provenance import watermark_frames
+    from generation.pipeline.prefetch import mapped_ahead, prefetched
+    from generation.pipeline.provenance import watermark_frame
     from remix.pipeline.background import BackgroundCompositor
     from remix.pipeline.faceswap import SwapUnavailable, face_swapper
     from remix.pipeline.track import DETECT_SIDE, track_subject
@@ -358,46 +360,52 @@ def _track_swap_encode(
     timings["audio"] = time.perf_counter() - started
     progress.finish("audio")
 
-    # 6. Swap on every frame, watermark and encode, streaming.
+    # 6. Swap on every frame, watermark and encode, streaming: one thread decodes, one swaps
+    #    and watermarks, and this one feeds ffmpeg (its own process), so both cores work.
     started = time.perf_counter()
     op_seconds = [0.0]
-
     cuts = set(track.cuts)
 
+    def swap(item: tuple[int, np.ndarray]) -> tuple[int, np.ndarray]:
+        index, frame = item  # frames in order: the swapper and compositor smooth over time
+        tracked = track.frames[index]
+        began = time.perf_counter()
+        if index in cuts:  # smoothing (landmarks, colour) must not carry across a cut
+            for stateful in (swapper, compositor):
+                if stateful is not None and hasattr(stateful, "reset"):
+                    stateful.reset()
+        if swapper is not None and tracked.face is not None:
+            frame = swapper.swap(frame, tracked.face)
+        elif compositor is not None:
+            frame = compositor.composite(frame, tracked.mask)
+        # The label is grey, so it is drawn on BGR as on RGB; every frame here is a new array.
+        frame = watermark_frame(np.ascontiguousarray(frame), index / fps, inplace=True)
+        op_seconds[0] += time.perf_counter() - began
+        return index, frame
+
     def swapped() -> Iterator[np.ndarray]:
-        for index, frame in enumerate(decode_frames(request.source)):
-            if index >= frame_count:
-                break
-            tracked = track.frames[index]
-            began = time.perf_counter()
-            if index in cuts:  # smoothing (landmarks, colour) must not carry across a cut
-                for stateful in (swapper, compositor):
-                    if stateful is not None and hasattr(stateful, "reset"):
-                        stateful.reset()
-            if swapper is not None and tracked.face is not None:
-                frame = swapper.swap(frame, tracked.face)
-            elif compositor is not None:
-                frame = compositor.composite(frame, tracked.mask)
-            op_seconds[0] += time.perf_counter() - began
-            if index % 8 == 0:
+        decoded = prefetched(itertools.islice(decode_frames(request.source), frame_count))
+        for index, frame in mapped_ahead(swap, enumerate(decoded)):
+            if index % 8 == 0:  # progress from this thread: it may cancel, and it may write
                 progress("render", index / frame_count)
-            yield np.ascontiguousarray(frame[:, :, ::-1])
+            yield frame
 
     raw = workdir / "video.mp4"
     picture = workdir / ("picture.mp4" if wav is None and info.has_audio else "video.mp4")
     encoded = encode.encode(
-        watermark_frames(swapped(), fps),
+        swapped(),
         fps=fps,
         width=width,
         height=height,
         audio_wav=wav,
         out_mp4=picture,
         duration_s=duration_s,
+        frame_format="bgr24",
     )
     if picture != raw:
         mux_source_audio(picture, request.source, raw)
-    timings["swap"] = op_seconds[0]
-    timings["encode"] = time.perf_counter() - started - op_seconds[0]
+    timings["swap"] = op_seconds[0]  # in its own thread, beside decoding and encoding
+    timings["render"] = time.perf_counter() - started  # decode, swap and encode, streamed
     backends["encode"] = encoded.backend
     counts["encoded_frames"] = encoded.frames
     counts.update({f"swap.{k}": v for k, v in getattr(swapper, "stats", {}).items()})

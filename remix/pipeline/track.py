@@ -17,18 +17,24 @@ from __future__ import annotations
 
 import math
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
+from cameo.biometrics.cutout import person_mask
 from cameo.biometrics.faces import Face, FaceBackend
-from remix.pipeline.people import PeopleSegmenter
+from generation.pipeline.prefetch import mapped_ahead
+from remix.pipeline.people import PeopleSegmenter, combined
 
 Box = tuple[float, float, float, float]
 
 SMOOTHER_NAME = "motion-adaptive-ema+guided-filter"
+READ_AHEAD = 4  # frames decoded and shrunk ahead of the one being tracked
 WORK_SIDE = 384  # segmentation and smoothing run at most this size; the mask is scaled back up
 DETECT_SIDE = 640  # a background swap looks for faces at most this size (see _detect_scaled)
 MAX_GAP_S = 0.6  # longer without the subject's face, and the track lets go of the box
@@ -113,38 +119,56 @@ def track_subject(
     cut_at: list[int] = []
     found: list[Face] = []
     since_detect = detect_every
-    try:
-        for index, frame in enumerate(frames):
-            _check_frame(frame, masks[0].shape if masks else None)
-            # 1. Cuts
-            with clock("cuts"):
-                small = _work_size(frame)
-                cut = cuts.update(small) and index > 0
+    shape: list[tuple[int, ...]] = []
+
+    def prepared(frame: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
+        # In the reader's thread, beside the caller: check, shrink, and look for a cut.
+        _check_frame(frame, shape[0] if shape else None)
+        shape[:1] = [frame.shape[:2]]
+        with clock("read"):
+            small = _work_size(frame)
+            return frame, small, cuts.update(small)
+
+    def followed(small: np.ndarray, anchors: list[Box], cut: bool) -> Any:
+        # In the pose thread: the pose model sees every frame in order.
+        with clock("pose"):
             if cut:
-                cut_at.append(index)
                 segmenter.reset()
-            # 2. Faces, now and then: they anchor the segmentation and name the subject.
-            detected = cut or since_detect >= detect_every
-            if detected:
-                with clock("detect"):
-                    found = _detect_scaled(faces, frame, detect_side)
-                since_detect = 0
-            since_detect += 1
-            # 3. Segmentation near the people, smoothed over time.
-            with clock("segment"):
+            return segmenter.body(small, anchors)
+
+    # Three threads, one frame apart: the reader decodes and shrinks the next frames, the pose
+    # model follows the body in this one, and the caller's thread does the rest of the frame
+    # before (the selfie model, smoothing, faces), so both cores work.
+    pending: deque[_Pending] = deque()
+    try:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pose") as pose:
+            for index, (frame, small, cut) in enumerate(
+                mapped_ahead(prepared, frames, depth=READ_AHEAD)
+            ):
+                cut = cut and index > 0
+                if cut:
+                    cut_at.append(index)
+                # 1. Faces, now and then: they anchor the segmentation and name the subject.
+                detected = cut or since_detect >= detect_every
+                if detected:
+                    with clock("detect"):
+                        found = _detect_scaled(faces, frame, detect_side)
+                    since_detect = 0
+                since_detect += 1
                 scale = small.shape[1] / frame.shape[1]
                 anchors = [_scaled(f.box, scale) for f in found if _plausible(f, frame)]
-                probability = segmenter.probability(small, anchors)
-            with clock("smooth"):
-                mask = smoother.update(small, probability, reset=cut, size=frame.shape[:2])
-            masks.append(mask)
-            if detected:
-                with clock("associate"):
-                    linker.update(index, found, mask, shot=len(cut_at))
-                with clock("embed"):
-                    linker.check_identities(index, frame)
-            if on_frame is not None:
-                on_frame(index)
+                body = pose.submit(followed, small, anchors, cut)
+                pending.append(
+                    _Pending(index, frame, small, cut, found, detected, anchors, len(cut_at), body)
+                )
+                if len(pending) > 1:
+                    masks.append(_finish(pending.popleft(), clock, smoother, linker))
+                    if on_frame is not None:
+                        on_frame(len(masks) - 1)
+            while pending:
+                masks.append(_finish(pending.popleft(), clock, smoother, linker))
+                if on_frame is not None:
+                    on_frame(len(masks) - 1)
     finally:
         segmenter.close()
     with clock("associate"):
@@ -156,6 +180,39 @@ def track_subject(
         "smoother": SMOOTHER_NAME,
     }
     return SubjectTrack(tracked, cut_at, backends, clock.seconds)
+
+
+@dataclass(frozen=True, eq=False)  # holds arrays
+class _Pending:
+    """A frame whose body the pose thread is still following."""
+
+    index: int
+    frame: np.ndarray
+    small: np.ndarray
+    cut: bool
+    found: list[Face]
+    detected: bool
+    anchors: list[Box]
+    shot: int
+    body: Future[Any]
+
+
+def _finish(item: _Pending, clock: _Clock, smoother: MaskSmoother, linker: _Linker) -> np.ndarray:
+    """The frame's mask (segmentation near the people, smoothed over time); its faces linked."""
+    with clock("segment"):
+        selfie = person_mask(item.small)
+    with clock("wait"):
+        body = item.body.result()
+    with clock("segment"):
+        probability = combined(selfie, body, item.anchors)
+    with clock("smooth"):
+        mask = smoother.update(item.small, probability, reset=item.cut, size=item.frame.shape[:2])
+    if item.detected:
+        with clock("associate"):
+            linker.update(item.index, item.found, mask, shot=item.shot)
+        with clock("embed"):
+            linker.check_identities(item.index, item.frame)
+    return mask
 
 
 def _detect_scaled(faces: FaceBackend, frame: np.ndarray, side: int | None) -> list[Face]:
