@@ -38,9 +38,9 @@ def test_masks_match_the_true_person_on_held_out_photos(
     worst = min(s.iou_min for s in scores)
     for s in scores:
         print(f"{s.name}: IoU {s.iou_mean:.3f} min {s.iou_min:.3f}")
-    assert mean >= 0.95  # measured 0.966 (the target: 0.95)
-    assert worst >= 0.80  # measured 0.855 (target 0.90: not met; a board over the face)
-    assert all(s.iou_mean >= 0.92 for s in scores)  # measured 0.945 at worst
+    assert mean >= 0.95  # measured 0.971 (the target: 0.95)
+    assert worst >= 0.85  # measured 0.882 (target 0.90: not met; a board over the face)
+    assert all(s.iou_mean >= 0.93 for s in scores)  # measured 0.95 at worst
 
 
 def test_little_old_background_survives_far_from_the_person(
@@ -49,8 +49,8 @@ def test_little_old_background_survives_far_from_the_person(
     frames = sum(s.frames for s in scores)
     over = sum(s.leak_frames for s in scores)
     print(f"frames over 0.5 %: {over} of {frames}; worst {max(s.leak_max for s in scores):.4f}")
-    assert max(s.leak_max for s in scores) <= 0.07  # measured 0.050 (target 0.005: not met)
-    assert over <= 0.25 * frames  # measured 50 of 324
+    assert max(s.leak_max for s in scores) <= 0.03  # measured 0.017 (target 0.005: not met)
+    assert over <= 0.12 * frames  # measured 25 of 324 (50 before the steady plate)
 
 
 def test_the_edge_does_not_flicker_beyond_the_truths_own_motion(

@@ -11,7 +11,7 @@ the region a head and body below it can take up.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -33,6 +33,13 @@ POSE_RATE = 24.0
 HOLD_BODY_S = 0.5  # how long the last body stands in while the pose model has lost it
 ABOVE_HEAD = 0.25  # the most of a body mask that may lie above its head's top (raised arms)
 POSE_HOLDS_FACE = 0.5
+# Carrying the last body while the pose model has lost it: looked for within CARRY_REACH (of
+# the long side) of where it was, and still the body while CARRY_FOUND of its pixels are within
+# CARRY_CLOSE grey levels of how they looked.
+CARRY_S = 2.0
+CARRY_REACH = 0.08
+CARRY_CLOSE = 24
+CARRY_FOUND = 0.5
 # The skeleton (mediapipe pose landmarks): limbs as segments between these landmarks, drawn
 # LIMB_WIDTH face widths thick, the head a disc of HEAD_RADIUS, all grown by SKELETON_MARGIN
 # for loose clothes and hair.
@@ -68,6 +75,8 @@ class Body:
     mask: np.ndarray  # float32 0-1, the pose model's segmentation
     nose: tuple[float, float]  # pixels
     region: np.ndarray  # float32 0/1: the skeleton drawn thick, where the body can be
+    held: bool = False  # an earlier frame's body, standing in while the pose model lost it
+    anchored: bool = False  # it holds the face its nose is in (else believed by overlap alone)
 
 
 class PeopleSegmenter:
@@ -112,33 +121,37 @@ class PeopleSegmenter:
             body = self._last_body  # a body moves little in a 24th of a second
         else:
             body = self._pose_body(frame_small, faces)
-            if body is not None and not self._believable(body, faces):
-                self._restart()  # followed the wrong thing: look for the body afresh next frame
-                body = None
+            if body is not None:
+                belief = self._belief(body, faces)
+                if belief is None:
+                    self._restart()  # followed the wrong thing: look afresh next frame
+                    body = None
+                else:
+                    body = replace(body, anchored=belief == "anchored")
         if body is not None:
             self._last_body, self._missed = body, 0
         elif self._last_body is not None and self._missed < self._hold:
             # The pose model drops a body for a frame or two (a fast turn, an occluder):
             # the last one is nearer the truth than falling back on faces alone.
             self._missed += 1
-            body = self._last_body
+            body = replace(self._last_body, held=True)
         return body
 
-    def _believable(self, body: Body, faces: list[Box]) -> bool:
-        """A body is a person's when it covers the face its nose is in and most of it is below
-        the top of that head (raised arms may reach above; a cup taken for a head may not).
-        Otherwise (its face turned away or hidden, or the faces found are not people), it is
-        believed where the last believed body was."""
+    def _belief(self, body: Body, faces: list[Box]) -> str | None:
+        """A body is a person's ("anchored") when it covers the face its nose is in and most of
+        it is below the top of that head (raised arms may reach above; a cup taken for a head
+        may not). Otherwise (its face turned away or hidden, or the faces found are not people),
+        it is believed ("follows") where the last believed body was; else None."""
         inside = body.mask > 0.5
         nose_x, nose_y = body.nose
         face = next((box for box in faces if _in_box(nose_x, nose_y, box, grow=0.5)), None)
         if face is not None:
             top = face[1] - HEAD_ABOVE * (face[2] - face[0])
             if _share_inside(body.mask, face) >= POSE_HOLDS_FACE:
-                return _share_above(inside, top) <= ABOVE_HEAD
+                return "anchored" if _share_above(inside, top) <= ABOVE_HEAD else None
         if self._last_body is None:
-            return False
-        return _iou(inside, self._last_body.mask > 0.5) >= 0.5
+            return None
+        return "follows" if _iou(inside, self._last_body.mask > 0.5) >= 0.5 else None
 
     def _pose_body(self, frame_small: np.ndarray, faces: list[Box]) -> Body | None:
         import mediapipe as mp
@@ -159,6 +172,95 @@ class PeopleSegmenter:
         nose = (float(points[0][0]), float(points[0][1]))
         face = next((box for box in faces if _in_box(*nose, box, grow=0.5)), None)
         return Body(mask, nose, _skeleton(points, face, height, width))
+
+
+class BodyCarrier:
+    """Carries the body through frames where the pose model has lost it (a board over the face,
+    a fast turn): the last body the pose model saw, moved to where its pixels are now (masked
+    template matching near where it was), for as long as most of them are still found there,
+    at most CARRY_S. What hides part of the body is carried with it, in front of the new
+    background, as a foreground object should stay. One per video, frames in order."""
+
+    def __init__(self, fps: float) -> None:
+        self._limit = max(1, round(CARRY_S * fps))
+        self._seen: tuple[np.ndarray, Body] | None = None  # the frame and body last seen
+        self._frames = 0
+
+    def reset(self) -> None:
+        self._seen, self._frames = None, 0
+
+    def body(self, frame_small: np.ndarray, selfie: np.ndarray, body: Body | None) -> Body | None:
+        """The pose model's body where it holds a face, else the carried one (unless the pose
+        model's body agrees better with the selfie model), else `body`."""
+        if body is not None and body.anchored:
+            self._seen, self._frames = (frame_small, body), 0
+            return body
+        if self._seen is None or self._frames >= self._limit:
+            return body
+        shift = _moved(*self._seen, frame_small)
+        if shift is None:
+            self._frames = self._limit  # lost: the held body, if any, and nothing after
+            return body
+        self._frames += 1
+        carried = _shifted_body(self._seen[1], shift)
+        # Without its face, the pose model may follow a shadow or the background beside the
+        # body, or it may be right where the carried body, only moved, is not: the one the
+        # selfie model agrees with more is taken.
+        if body is not None and not body.held:
+            seen = selfie > 0.5
+            if _iou(body.mask > 0.5, seen) >= _iou(carried.mask > 0.5, seen):
+                return body
+        return carried
+
+
+def _moved(before: np.ndarray, body: Body, now: np.ndarray) -> tuple[int, int] | None:
+    """How far the body's pixels moved from `before` to `now` (dx, dy), or None where most of
+    them are no longer found."""
+    import cv2
+
+    inside = (body.mask > 0.5).astype(np.uint8)
+    x, y, w, h = cv2.boundingRect(inside)
+    height, width = inside.shape
+    # As far as a body moves in a few frames, and no more than a quarter of its own size.
+    reach = max(2, min(round(CARRY_REACH * max(height, width)), min(w, h) // 4))
+    if w < 2 * reach + 4 or h < 2 * reach + 4:
+        return None
+    # The box's inner part is looked for within the box, so that it may move `reach` either
+    # way even where the body runs off the frame. Only the body's inner pixels count: its soft
+    # outline holds old background too, which stays where it is and would pin the match.
+    core = cv2.erode(inside, np.ones((2 * (reach // 3) + 1,) * 2, np.uint8))
+    inner = (slice(y + reach, y + h - reach), slice(x + reach, x + w - reach))
+    template = np.ascontiguousarray(before[inner])
+    weights = np.ascontiguousarray(np.repeat(core[inner][:, :, None], 3, axis=2))
+    if not weights.any():
+        return None
+    search = np.ascontiguousarray(now[y : y + h, x : x + w])
+    scores = cv2.matchTemplate(search, template, cv2.TM_SQDIFF, mask=weights)
+    _, _, best, _ = cv2.minMaxLoc(scores)
+    dx, dy = best[0] - reach, best[1] - reach
+    # Found where most of its pixels still look as they did (the rest may be hidden).
+    top, left = y + reach + dy, x + reach + dx
+    there = now[top : top + template.shape[0], left : left + template.shape[1]]
+    close = np.abs(there.astype(np.int16) - template).max(axis=2) <= CARRY_CLOSE
+    if np.count_nonzero(close & (weights[:, :, 0] > 0)) < CARRY_FOUND * np.count_nonzero(
+        weights[:, :, 0]
+    ):
+        return None
+    return int(dx), int(dy)
+
+
+def _shifted_body(body: Body, shift: tuple[int, int]) -> Body:
+    import cv2
+
+    dx, dy = shift
+    height, width = body.mask.shape
+    move = np.array([[1, 0, dx], [0, 1, dy]], np.float32)
+
+    def moved(image: np.ndarray) -> np.ndarray:
+        return np.asarray(cv2.warpAffine(image, move, (width, height)), np.float32)
+
+    nose = (body.nose[0] + dx, body.nose[1] + dy)
+    return Body(moved(body.mask), nose, moved(body.region), held=True)
 
 
 def combined(selfie: np.ndarray, body: Body | None, faces: list[Box]) -> np.ndarray:

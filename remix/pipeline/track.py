@@ -21,7 +21,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -29,7 +29,8 @@ import numpy as np
 from cameo.biometrics.cutout import person_mask
 from cameo.biometrics.faces import Face, FaceBackend
 from generation.pipeline.prefetch import mapped_ahead
-from remix.pipeline.people import PeopleSegmenter, combined
+from remix.pipeline.people import BodyCarrier, PeopleSegmenter, combined
+from remix.pipeline.plate import BODY_CORE, PLATE_NAME, clear_old_background, learn_plate
 
 Box = tuple[float, float, float, float]
 
@@ -114,6 +115,7 @@ def track_subject(
     cuts = _CutDetector()
     segmenter = PeopleSegmenter(fps)
     smoother = MaskSmoother()
+    carrier = BodyCarrier(fps)
     linker = _Linker(faces, embed_every=max(1, round(EMBED_EVERY_S * fps)), reach=detect_every)
     masks: list[np.ndarray] = []
     cut_at: list[int] = []
@@ -135,6 +137,17 @@ def track_subject(
             if cut:
                 segmenter.reset()
             return segmenter.body(small, anchors)
+
+    smalls: list[np.ndarray] = []
+    cores: list[np.ndarray | None] = []
+
+    def finish(item: _Pending) -> None:
+        mask, core = _finish(item, clock, smoother, carrier, linker)
+        masks.append(mask)
+        smalls.append(item.small)
+        cores.append(core)
+        if on_frame is not None:
+            on_frame(item.index)
 
     # Three threads, one frame apart: the reader decodes and shrinks the next frames, the pose
     # model follows the body in this one, and the caller's thread does the rest of the frame
@@ -162,22 +175,21 @@ def track_subject(
                     _Pending(index, frame, small, cut, found, detected, anchors, len(cut_at), body)
                 )
                 if len(pending) > 1:
-                    masks.append(_finish(pending.popleft(), clock, smoother, linker))
-                    if on_frame is not None:
-                        on_frame(len(masks) - 1)
+                    finish(pending.popleft())
             while pending:
-                masks.append(_finish(pending.popleft(), clock, smoother, linker))
-                if on_frame is not None:
-                    on_frame(len(masks) - 1)
+                finish(pending.popleft())
     finally:
         segmenter.close()
     with clock("associate"):
         tracked = _subject_frames(linker, masks, cut_at, max_gap=max(1, round(MAX_GAP_S * fps)))
+    with clock("plate"):
+        tracked = _cleared(tracked, smalls, cores, cut_at)
     backends = {
         "detector": faces.detector.name,
         "embedder": faces.embedder.name,
         "segmenter": segmenter.name,
         "smoother": SMOOTHER_NAME,
+        "plate": PLATE_NAME,
     }
     return SubjectTrack(tracked, cut_at, backends, clock.seconds)
 
@@ -197,12 +209,19 @@ class _Pending:
     body: Future[Any]
 
 
-def _finish(item: _Pending, clock: _Clock, smoother: MaskSmoother, linker: _Linker) -> np.ndarray:
-    """The frame's mask (segmentation near the people, smoothed over time); its faces linked."""
+def _finish(
+    item: _Pending, clock: _Clock, smoother: MaskSmoother, carrier: BodyCarrier, linker: _Linker
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """The frame's mask (segmentation near the people, smoothed over time) and the pose
+    model's confident body (working size); its faces linked."""
     with clock("segment"):
         selfie = person_mask(item.small)
     with clock("wait"):
         body = item.body.result()
+    with clock("segment"):
+        if item.cut:
+            carrier.reset()
+        body = carrier.body(item.small, selfie, body)
     with clock("segment"):
         probability = combined(selfie, body, item.anchors)
     with clock("smooth"):
@@ -212,7 +231,9 @@ def _finish(item: _Pending, clock: _Clock, smoother: MaskSmoother, linker: _Link
             linker.update(item.index, item.found, mask, shot=item.shot)
         with clock("embed"):
             linker.check_identities(item.index, item.frame)
-    return mask
+    # The pose model's own confident body guards the plate's clearing; a held or carried one
+    # is an earlier frame's, and guards nothing.
+    return mask, None if body is None or body.held else body.mask >= BODY_CORE
 
 
 def _detect_scaled(faces: FaceBackend, frame: np.ndarray, side: int | None) -> list[Face]:
@@ -395,6 +416,23 @@ def _same_person_threshold(embedder_name: str) -> float:
 
 
 # --- the subject ------------------------------------------------------------------------------
+def _cleared(
+    tracked: list[TrackedFrame],
+    smalls: list[np.ndarray],
+    cores: list[np.ndarray | None],
+    cut_at: list[int],
+) -> list[TrackedFrame]:
+    """Each shot's masks with the old background they still hold cleared (remix/pipeline/plate)."""
+    bounds = [0, *cut_at, len(tracked)]
+    out: list[TrackedFrame] = []
+    for start, end in zip(bounds, bounds[1:], strict=False):
+        shot = tracked[start:end]
+        plate = learn_plate(smalls[start:end], [t.mask for t in shot])
+        for t, small, core in zip(shot, smalls[start:end], cores[start:end], strict=True):
+            out.append(replace(t, mask=clear_old_background(t.mask, small, core, plate)))
+    return out
+
+
 def _subject_frames(
     linker: _Linker, masks: list[np.ndarray], cut_at: list[int], *, max_gap: int
 ) -> list[TrackedFrame]:
