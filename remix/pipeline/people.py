@@ -74,7 +74,12 @@ class Body:
 
     mask: np.ndarray  # float32 0-1, the pose model's segmentation
     nose: tuple[float, float]  # pixels
-    region: np.ndarray  # float32 0/1: the skeleton drawn thick, where the body can be
+    # Where the body can be (float32 0/1): the skeleton drawn thick (body_region), drawn on
+    # first use in the caller's thread, not the pose model's, from the landmarks (pixels) and
+    # the face the nose is in.
+    drawn: np.ndarray | None = None
+    points: np.ndarray | None = None
+    face: Box | None = None
     held: bool = False  # an earlier frame's body, standing in while the pose model lost it
     anchored: bool = False  # it holds the face its nose is in (else believed by overlap alone)
 
@@ -171,7 +176,7 @@ class PeopleSegmenter:
         mask = np.clip(np.asarray(result.segmentation_mask, np.float32), 0.0, 1.0)
         nose = (float(points[0][0]), float(points[0][1]))
         face = next((box for box in faces if _in_box(*nose, box, grow=0.5)), None)
-        return Body(mask, nose, _skeleton(points, face, height, width))
+        return Body(mask, nose, points=points, face=face)
 
 
 class BodyCarrier:
@@ -260,7 +265,7 @@ def _shifted_body(body: Body, shift: tuple[int, int]) -> Body:
         return np.asarray(cv2.warpAffine(image, move, (width, height)), np.float32)
 
     nose = (body.nose[0] + dx, body.nose[1] + dy)
-    return Body(moved(body.mask), nose, moved(body.region), held=True)
+    return Body(moved(body.mask), nose, moved(body_region(body)), held=True)
 
 
 def combined(selfie: np.ndarray, body: Body | None, faces: list[Box]) -> np.ndarray:
@@ -276,7 +281,7 @@ def combined(selfie: np.ndarray, body: Body | None, faces: list[Box]) -> np.ndar
         band = max(3, round(POSE_BAND * max(height, width)))
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * band + 1, 2 * band + 1))
         allowed = np.maximum(
-            cv2.dilate((body.mask > POSE_KEEP).astype(np.float32), kernel), body.region
+            cv2.dilate((body.mask > POSE_KEEP).astype(np.float32), kernel), body_region(body)
         )
     for box in faces:
         allowed = np.maximum(allowed, _head_and_body(box, height, width))
@@ -286,6 +291,17 @@ def combined(selfie: np.ndarray, body: Body | None, faces: list[Box]) -> np.ndar
     if body is not None:
         probability = np.maximum(probability, body.mask)
     return probability
+
+
+def body_region(body: Body) -> np.ndarray:
+    """Where the body can be (float32 0/1), drawn once per body."""
+    if body.drawn is None:
+        assert body.points is not None, "a body has its region or its landmarks"
+        height, width = body.mask.shape
+        # A cache on a frozen record: the same body, held for a few frames, is drawn once.
+        object.__setattr__(body, "drawn", _skeleton(body.points, body.face, height, width))
+    assert body.drawn is not None
+    return body.drawn
 
 
 def _skeleton(points: np.ndarray, face: Box | None, height: int, width: int) -> np.ndarray:

@@ -17,6 +17,7 @@ import json
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -490,10 +491,16 @@ def run(
     spoken = [SpokenLine(**line) for line in entry["spoken"]]
     frame_count, duration_s = entry["frames"], entry["duration_s"]
 
-    # 7. Poster and preview for the feed.
+    # 7. Poster and preview for the feed, and the fingerprint for provenance, side by side
+    #    (two ffmpeg processes and a decoder: each leaves the other core to the rest).
     started = time.perf_counter()
-    poster = encode.poster(raw, workdir / "poster.jpg", at_s=min(1.0, duration_s / 2))
-    preview = encode.preview(raw, workdir / "preview.mp4", seconds=min(3.0, duration_s))
+    with ThreadPoolExecutor(max_workers=3, thread_name_prefix="finish") as pool:
+        posted = pool.submit(encode.poster, raw, workdir / "poster.jpg", min(1.0, duration_s / 2))
+        previewed = pool.submit(
+            encode.preview, raw, workdir / "preview.mp4", seconds=min(3.0, duration_s)
+        )
+        printed = pool.submit(fingerprint, raw)
+        poster, preview, print_ = posted.result(), previewed.result(), printed.result()
     timings["finish"] = time.perf_counter() - started
     progress.finish("finish")
 
@@ -528,7 +535,6 @@ def run(
     # The fingerprint goes into the signed manifest as a soft binding: the manifest stays
     # tied to the pictures when a re-encode strips it from the file. Signing only adds a
     # box to the container, so the raw file's frames are the signed file's.
-    print_ = fingerprint(raw)
     manifest["soft_binding"] = soft_binding(print_)
     signed = sign(raw, workdir / "final.mp4", manifest, keys=keys)
     timings["provenance"] = time.perf_counter() - started

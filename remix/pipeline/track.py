@@ -422,15 +422,22 @@ def _cleared(
     cores: list[np.ndarray | None],
     cut_at: list[int],
 ) -> list[TrackedFrame]:
-    """Each shot's masks with the old background they still hold cleared (remix/pipeline/plate)."""
+    """Each shot's masks with the old background they still hold cleared (remix/pipeline/plate),
+    two frames at a time (OpenCV leaves the GIL)."""
     bounds = [0, *cut_at, len(tracked)]
-    out: list[TrackedFrame] = []
-    for start, end in zip(bounds, bounds[1:], strict=False):
-        shot = tracked[start:end]
-        plate = learn_plate(smalls[start:end], [t.mask for t in shot])
-        for t, small, core in zip(shot, smalls[start:end], cores[start:end], strict=True):
-            out.append(replace(t, mask=clear_old_background(t.mask, small, core, plate)))
-    return out
+    plates = [
+        learn_plate(smalls[start:end], [t.mask for t in tracked[start:end]])
+        for start, end in zip(bounds, bounds[1:], strict=False)
+    ]
+    shots = _shot_of_frames(len(tracked), cut_at)
+
+    def clear(index: int) -> TrackedFrame:
+        t = tracked[index]
+        mask = clear_old_background(t.mask, smalls[index], cores[index], plates[shots[index]])
+        return replace(t, mask=mask)
+
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="plate") as pool:
+        return list(pool.map(clear, range(len(tracked))))
 
 
 def _subject_frames(
@@ -657,7 +664,7 @@ def _refined(frame_small: np.ndarray, probability: np.ndarray, size: tuple[int, 
     import cv2
 
     radius = max(2, round(max(frame_small.shape[:2]) / 80))
-    guide = frame_small.astype(np.float32) * (1.0 / 255.0)
+    guide = cv2.cvtColor(frame_small, cv2.COLOR_BGR2GRAY).astype(np.float32) * (1.0 / 255.0)
     snapped = cv2.ximgproc.guidedFilter(guide, probability, radius, 1e-3)
     low, high = RAMP
     alpha = np.clip((snapped - low) * (255.0 / (high - low)) + 0.5, 0, 255).astype(np.uint8)
