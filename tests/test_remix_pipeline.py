@@ -230,3 +230,30 @@ def test_a_source_that_is_not_a_video_is_refused_as_unreadable(tmp_path: Path) -
     with pytest.raises(RemixError) as raised:
         remix(truth, tmp_path / "work", operation="swap_background", background_prompt="a beach")
     assert raised.value.code == "source_unreadable"
+
+
+def test_a_cancel_while_swapping_stops_every_thread_and_leaves_no_video(
+    source: rm.SourceTruth, tmp_path: Path
+) -> None:
+    import threading
+
+    class Cancelled(Exception):
+        pass
+
+    def cancel_in_render(stage: str, fraction: float) -> None:
+        if stage == "render" and fraction > 0.3:
+            raise Cancelled
+
+    request = RemixRequest(
+        source=source.path,
+        job_id="cancelled",
+        source_ref={"post": 1},
+        operation="swap_background",
+        background_prompt="a beach at sunset",
+    )
+    with pytest.raises(Cancelled):
+        run(request, workdir=tmp_path, on_progress=cancel_in_render, authorize=allow, keys=keys())
+    # The exception still holds the pipeline's frames: the threads stopped all the same.
+    left = [t.name for t in threading.enumerate() if t.name.startswith(("prefetch", "pose"))]
+    assert not left
+    assert not (tmp_path / "final.mp4").exists()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 
@@ -150,6 +152,8 @@ def test_a_progress_callback_that_raises_cancels_the_track(faces: FaceBackend) -
     # no more than that, of the 24.
     assert pulled == list(range(len(pulled)))
     assert 3 <= len(pulled) <= 3 + READ_AHEAD + 2
+    # and no reader or pose thread is left behind (the raised exception still holds the frame)
+    assert not [t for t in threading.enumerate() if t.name.startswith(("prefetch", "pose"))]
 
 
 def test_frames_that_are_not_bgr_bytes_are_refused(faces: FaceBackend) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -25,12 +25,14 @@ class _Failed:
         self.error = error
 
 
-def prefetched(items: Iterable[T], *, depth: int = 4) -> Iterator[T]:
+def prefetched(items: Iterable[T], *, depth: int = 4) -> Generator[T, None, None]:
     """The items, produced up to `depth` ahead in a thread of their own."""
     return mapped_ahead(lambda item: item, items, depth=depth)
 
 
-def mapped_ahead(work: Callable[[T], U], items: Iterable[T], *, depth: int = 4) -> Iterator[U]:
+def mapped_ahead(
+    work: Callable[[T], U], items: Iterable[T], *, depth: int = 4
+) -> Generator[U, None, None]:
     """work(item) for each item in order, run up to `depth` items ahead in one other thread
     (so `work` may keep state from one item to the next)."""
     if depth < 1:

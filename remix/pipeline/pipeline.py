@@ -18,6 +18,7 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -385,11 +386,17 @@ def _track_swap_encode(
         return index, frame
 
     def swapped() -> Iterator[np.ndarray]:
-        decoded = prefetched(itertools.islice(decode_frames(request.source), frame_count))
-        for index, frame in mapped_ahead(swap, enumerate(decoded)):
-            if index % 8 == 0:  # progress from this thread: it may cancel, and it may write
-                progress("render", index / frame_count)
-            yield frame
+        # Closed on the way out, whatever stops it: their threads stop and the files close.
+        with (
+            closing(
+                prefetched(itertools.islice(decode_frames(request.source), frame_count))
+            ) as decoded,
+            closing(mapped_ahead(swap, enumerate(decoded))) as done,
+        ):
+            for index, frame in done:
+                if index % 8 == 0:  # progress from this thread: it may cancel, and it may write
+                    progress("render", index / frame_count)
+                yield frame
 
     raw = workdir / "video.mp4"
     picture = workdir / ("picture.mp4" if wav is None and info.has_audio else "video.mp4")

@@ -20,7 +20,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -154,10 +154,11 @@ def track_subject(
     # before (the selfie model, smoothing, faces), so both cores work.
     pending: deque[_Pending] = deque()
     try:
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pose") as pose:
-            for index, (frame, small, cut) in enumerate(
-                mapped_ahead(prepared, frames, depth=READ_AHEAD)
-            ):
+        with (
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="pose") as pose,
+            closing(mapped_ahead(prepared, frames, depth=READ_AHEAD)) as read,
+        ):
+            for index, (frame, small, cut) in enumerate(read):
                 cut = cut and index > 0
                 if cut:
                     cut_at.append(index)
