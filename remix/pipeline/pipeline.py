@@ -302,6 +302,7 @@ def _track_swap_encode(
         on_frame=lambda i: progress("track", min(1.0, (i + 1) / expected)),
         detect_every=every,
         detect_side=None if swap_face else DETECT_SIDE,
+        clear_plate=not swap_face,
     )
     frame_count = len(track.frames)
     if frame_count == 0:

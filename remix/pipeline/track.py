@@ -103,10 +103,12 @@ def track_subject(
     on_frame: Callable[[int], None] | None = None,
     detect_every: int = 1,
     detect_side: int | None = None,
+    clear_plate: bool = True,
 ) -> SubjectTrack:
     """Follows the main subject through the frames (BGR uint8, streamed). Faces are looked for
     in every `detect_every`-th frame (and at every cut), on the frame shrunk to `detect_side`
-    pixels long if given; between, their boxes are carried."""
+    pixels long if given; between, their boxes are carried. `clear_plate=False` leaves
+    the masks as the segmenters made them (a face swap uses only their boxes)."""
     if fps <= 0:
         raise ValueError("fps must be positive")
     if detect_every < 1:
@@ -183,15 +185,17 @@ def track_subject(
         segmenter.close()
     with clock("associate"):
         tracked = _subject_frames(linker, masks, cut_at, max_gap=max(1, round(MAX_GAP_S * fps)))
-    with clock("plate"):
-        tracked = _cleared(tracked, smalls, cores, cut_at)
+    if clear_plate:
+        with clock("plate"):
+            tracked = _cleared(tracked, smalls, cores, cut_at)
     backends = {
         "detector": faces.detector.name,
         "embedder": faces.embedder.name,
         "segmenter": segmenter.name,
         "smoother": SMOOTHER_NAME,
-        "plate": PLATE_NAME,
     }
+    if clear_plate:
+        backends["plate"] = PLATE_NAME
     return SubjectTrack(tracked, cut_at, backends, clock.seconds)
 
 
