@@ -1,16 +1,20 @@
 """Subject tracking: who the video is about, where they are in every frame, and a steady mask.
 
-One pass over the frames, streamed:
+One pass over the frames, streamed in three threads one frame apart (a reader, the pose model,
+and the caller's thread, so that both cores work):
 1. cut detection: a jump in the thumbnail histogram and picture from one frame to the next;
 2. faces, in every frame or every few (`detect_every`: a background swap needs them only to
    anchor the segmentation), linked frame to frame by overlap into tracklets that never cross a
    cut, each with the box of the mask's regions that hold it;
-3. person segmentation (remix/pipeline/people.py: the pose model's body, and the selfie model
-   only near a body or a face), smoothed over time and refined along image edges.
+3. person segmentation (remix/pipeline/people.py: the pose model's body, carried where its
+   pixels went while the pose model has lost it, and the selfie model only near a body or a
+   face), smoothed over time and refined along image edges.
 
 Then, with every frame seen, tracklets are joined into identities by their face embeddings
 (running means, compared by cosine), and the main subject is the identity whose face covers the
 most of the video. Brief gaps in the subject's detections are bridged by interpolating its box.
+Last, each shot's steady old background, where it was seen bare, is cleared from the masks that
+still hold it (remix/pipeline/plate.py).
 """
 
 from __future__ import annotations
@@ -227,7 +231,6 @@ def _finish(
         if item.cut:
             carrier.reset()
         body = carrier.body(item.small, selfie, body)
-    with clock("segment"):
         probability = combined(selfie, body, item.anchors)
     with clock("smooth"):
         mask = smoother.update(item.small, probability, reset=item.cut, size=item.frame.shape[:2])
