@@ -6,7 +6,10 @@ model, which follows one body from frame to frame) is clean but soft at the outl
 person only. So the pose mask is the body, and the selfie mask counts only near a body: within a
 band around the pose mask (the outline and hair it misses), and around each face that the pose
 mask does not already hold (a second person, or the first when the pose model has lost them), in
-the region a head and body below it can take up.
+the region a head and body below it can take up (`combined`).
+
+The pose model runs in its own thread, frames in order (`PeopleSegmenter.body`); the rest runs
+in the caller's, where `BodyCarrier` carries a body the pose model lost to where its pixels went.
 """
 
 from __future__ import annotations
@@ -15,8 +18,6 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
-
-from cameo.biometrics.cutout import person_mask
 
 Box = tuple[float, float, float, float]
 
@@ -109,11 +110,6 @@ class PeopleSegmenter:
 
     def close(self) -> None:
         self.reset()
-
-    def probability(self, frame_small: np.ndarray, faces: list[Box]) -> np.ndarray:
-        """Per-pixel person probability (float32 0-1) at the frame's size; `faces` are boxes
-        x0, y0, x1, y1 in the same pixels."""
-        return combined(person_mask(frame_small), self.body(frame_small, faces), faces)
 
     def body(self, frame_small: np.ndarray, faces: list[Box]) -> Body | None:
         """The followed body in this frame (or the last one, held through a brief loss). Call
